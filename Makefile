@@ -1,0 +1,36 @@
+# coapcast: `make test` sets itself up on a fresh machine (a .venv with pinned packages, and the
+# Debian peers the tests use), then runs the suite under CPython and the MicroPython unix port.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-$(shell cksum < requirements-host.txt | cut -d' ' -f1)
+MPY_OUT := build/mpy
+
+.PHONY: setup peers test mpy bench demo deploy clean
+
+setup: $(STAMP) peers
+
+$(STAMP): requirements-host.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-host.txt
+	@rm -f $(VENV)/.installed-*; touch $@
+
+peers:
+	@bash tools/ensure_peers.sh
+
+test: setup
+	$(PY) -m pytest host_tests $(PYTEST_ARGS)
+
+mpy: $(STAMP)
+	$(PY) tools/mpy.py --out $(MPY_OUT)
+
+bench: setup
+	$(PY) tools/bench/run.py
+
+demo: setup
+	@echo "make demo: not yet (lands with the boards/demo issue)"
+
+deploy: $(STAMP)
+	@echo "make deploy: not yet (lands with the boards/demo issue)"
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

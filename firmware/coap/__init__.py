@@ -1,0 +1,1 @@
+# coapcast firmware: a compact CoAP stack for group observation over IP multicast.

@@ -1,0 +1,134 @@
+# The informative response payload (draft -04 §2.2, §2.2.2.1, §10):
+#   {1: ph_req, 2: last_notif, 3: tp_info, ?4..12}
+#   tp_info = [1, token, #6.260(srv_addr), srv_port, #6.260(cli_addr), ?cli_port]
+# ph_req / last_notif carry transport-independent message information (§2.2.1, see msg.to_tim).
+from coap import cbor
+from coap.msg import Msg, DecodeError
+
+# The key map of the profile we speak (-04). A later profile would be a second map.
+PH_REQ = 1
+LAST_NOTIF = 2
+TP_INFO = 3
+KEYS = {
+    1: "ph_req", 2: "last_notif", 3: "tp_info", 4: "join_uri", 5: "sec_gp", 6: "as_uri",
+    7: "cs_alg", 8: "cs_crv", 9: "cs_kty", 10: "cs_kenc", 11: "alg", 12: "hkdf",
+}
+_TEXT_KEYS = (4, 5, 6)          # text string
+_INT_OR_TEXT_KEYS = (7, 8, 9, 11, 12)
+TP_UDP = 1                      # §11 Transport Protocol Identifiers
+TAG_NETADDR = 260               # "Network Address (IPv4 or IPv6 or MAC Address)"
+DEFAULT_PORT = 5683
+
+
+class InfoRespError(ValueError):
+    """A missing or malformed field; the message names it."""
+
+
+class InfoResp:
+    """A parsed informative response. Addresses are raw 4/16-byte strings."""
+
+    def __init__(self):
+        self.ph_req = b""
+        self.last_notif = b""
+        self.tp_id = TP_UDP
+        self.token = b""
+        self.srv_addr = b""
+        self.srv_port = 0
+        self.cli_addr = b""
+        self.cli_port = DEFAULT_PORT
+        self.extra = {}  # keys 4-12 (Group OSCORE guidance, §6.1), by name
+
+    def tp_info(self):
+        t = [TP_UDP, self.token, cbor.Tag(TAG_NETADDR, self.srv_addr), self.srv_port,
+             cbor.Tag(TAG_NETADDR, self.cli_addr)]
+        if self.cli_port != DEFAULT_PORT:
+            t.append(self.cli_port)
+        return t
+
+
+def build(ph_req, last_notif, token, srv_addr, srv_port, cli_addr, cli_port=None, extra=None):
+    """Serialise the payload. Addresses are raw bytes; cli_port None leaves it out (5683)."""
+    for what, a in (("srv_addr", srv_addr), ("cli_addr", cli_addr)):
+        if len(a) not in (4, 16):
+            raise InfoRespError("tp_info: %s must have 4 or 16 bytes" % what)
+    tp = [TP_UDP, bytes(token), cbor.Tag(TAG_NETADDR, bytes(srv_addr)), srv_port,
+          cbor.Tag(TAG_NETADDR, bytes(cli_addr))]
+    if cli_port is not None:
+        tp.append(cli_port)
+    m = {PH_REQ: bytes(ph_req), LAST_NOTIF: bytes(last_notif), TP_INFO: tp}
+    if extra:
+        for k, v in extra.items():
+            if k not in KEYS or k <= 3:
+                raise InfoRespError("unknown informative-response key %r" % (k,))
+            m[k] = v
+    return cbor.dumps(m)
+
+
+def _addr(v, what):
+    if not isinstance(v, cbor.Tag) or v.tag != TAG_NETADDR:
+        raise InfoRespError("tp_info: %s is not tagged 260" % what)
+    if not isinstance(v.value, bytes) or len(v.value) not in (4, 16):
+        raise InfoRespError("tp_info: %s must be a 4- or 16-byte string" % what)
+    return v.value
+
+
+def _port(v, what):
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= 0xFFFF:
+        raise InfoRespError("tp_info: %s is not a port number" % what)
+    return v
+
+
+def _tim(v, what):
+    if not isinstance(v, bytes):
+        raise InfoRespError("%s is missing or not a byte string" % what)
+    try:
+        m = Msg(8)
+        m.decode(b"\x40" + v[:1] + b"\0\0" + v[1:])
+    except DecodeError as e:
+        raise InfoRespError("%s: %s" % (what, e))
+    return v
+
+
+def parse(payload):
+    """Parse and validate the payload. Raises InfoRespError naming the bad field."""
+    try:
+        m = cbor.loads(payload)
+    except cbor.CBORDecodeError as e:
+        raise InfoRespError("payload is not CBOR: %s" % e)
+    if not isinstance(m, dict):
+        raise InfoRespError("payload is not a CBOR map")
+    r = InfoResp()
+    r.ph_req = _tim(m.get(PH_REQ), "ph_req")
+    r.last_notif = _tim(m.get(LAST_NOTIF), "last_notif")
+    if not 1 <= r.ph_req[0] <= 31:
+        raise InfoRespError("ph_req: code is not a request code")
+    if r.last_notif[0] < 64:
+        raise InfoRespError("last_notif: code is not a response code")
+    tp = m.get(TP_INFO)
+    if not isinstance(tp, list) or not tp:
+        raise InfoRespError("tp_info is missing or not a non-empty array")
+    if tp[0] != TP_UDP:
+        raise InfoRespError("tp_info: unsupported tp_id %r" % (tp[0],))
+    if len(tp) not in (5, 6):
+        raise InfoRespError("tp_info: UDP needs 5 or 6 elements, got %d" % len(tp))
+    if not isinstance(tp[1], bytes) or len(tp[1]) > 8:
+        raise InfoRespError("tp_info: token must be a byte string of 0-8 bytes")
+    r.token = tp[1]
+    r.srv_addr = _addr(tp[2], "srv_addr")
+    r.srv_port = _port(tp[3], "srv_port")
+    r.cli_addr = _addr(tp[4], "cli_addr")
+    r.cli_port = _port(tp[5], "cli_port") if len(tp) == 6 else DEFAULT_PORT
+    for k, v in m.items():
+        if k in (PH_REQ, LAST_NOTIF, TP_INFO):
+            continue
+        name = KEYS.get(k)
+        if name is None:
+            continue  # unknown keys are ignored
+        if k in _TEXT_KEYS and not isinstance(v, str):
+            raise InfoRespError("%s must be a text string" % name)
+        if k in _INT_OR_TEXT_KEYS and not isinstance(v, (int, str)):
+            raise InfoRespError("%s must be an int or a text string" % name)
+        if k == 10 and not isinstance(v, int):
+            raise InfoRespError("cs_kenc must be an int")
+        r.extra[name] = v
+    return r

@@ -1,0 +1,43 @@
+# The option table: properties from the number (RFC 7252 §5.4.6), the draft options, overrides.
+from tu import raises
+from coap import options as o
+
+
+def test_properties_from_number():
+    assert o.critical(o.URI_PATH) and o.unsafe(o.URI_HOST) and o.unsafe(o.OBSERVE) and not o.unsafe(o.ETAG)
+    assert o.no_cache_key(o.SIZE1) and not o.no_cache_key(o.URI_PATH)
+    assert o.unsafe(o.PROXY_URI) and o.critical(o.PROXY_URI)
+
+
+def test_draft_defaults_obey_number_rules():
+    assert (o.MRFD, o.LTMR, o.PM, o.CF_INFORMATIVE) == (65002, 65003, 65006, 65000)
+    assert not o.critical(o.MRFD) and o.unsafe(o.MRFD)        # elective, unsafe (§5)
+    assert o.critical(o.LTMR) and o.unsafe(o.LTMR)            # critical, unsafe (§9.1)
+    assert not o.critical(o.PM) and o.unsafe(o.PM)            # elective, unsafe (coap-pm §3)
+    assert o.name(o.MRFD) == "Multicast-Response-Feedback-Divider"
+    assert o.info(o.NO_RESPONSE)[1] == o.UINT and o.NO_RESPONSE == 258
+
+
+def test_length_bounds():
+    assert o.check_length(o.OBSERVE, 3) and not o.check_length(o.OBSERVE, 4)
+    assert o.check_length(o.MRFD, 0) and o.check_length(o.MRFD, 1) and not o.check_length(o.MRFD, 2)
+    assert not o.check_length(o.URI_HOST, 0) and o.check_length(60000, 999)
+    assert not o.check_length(o.LTMR, 2) and o.check_length(o.LTMR, 3)
+
+
+def test_configure_overrides_and_restores():
+    try:
+        o.configure(mrfd=65010, pm=65014, cf_informative=65001)
+        assert o.MRFD == 65010 and o.PM == 65014 and o.CF_INFORMATIVE == 65001
+        assert o.known(65010) and not o.known(65002)
+        raises(ValueError, o.configure, mrfd=o.URI_PATH)
+        raises(ValueError, o.configure, pm=0)
+    finally:
+        o.configure(mrfd=65002, ltmr=65003, pm=65006, cf_informative=65000)
+    assert o.known(65002) and not o.known(65010)
+
+
+def test_encode_value():
+    assert o.encode_value(6, 0) == b"" and o.encode_value(11, "r") == b"r"
+    assert o.encode_value(4, b"\x01\x02") == b"\x01\x02" and o.encode_value(65002, None) == b""
+    raises(ValueError, o.uint_bytes, -1)
