@@ -38,24 +38,26 @@ def run_cpy(script):
     return kv(p.stdout)
 
 
-def codec():
-    mp = run_mp("mp_codec.py")
-    cp = run_cpy("mp_codec.py")
-    print("== codec: full decode of the 14-byte §4 notification (header, token, Observe, CF, payload)")
-    print("  %-44s %10s   target" % ("", "figure"))
-    print("  %-44s %10s   <= 3 us" % ("unix port, 192k heap: us/decode", mp.get("decode_us", "?")))
-    print("  %-44s %10s   <= 96 B" % ("unix port: heap bytes allocated/decode", mp.get("decode_alloc_bytes", "?")))
-    print("  %-44s %10s" % ("CPython: us/decode", cp.get("decode_us", "?")))
-
-
-BENCHES = [codec]
+def discover():
+    """Every tools/bench/bench_*.py with a run() function, in name order."""
+    import importlib
+    sys.path.insert(0, HERE)
+    for p in (FIRMWARE, ROOT):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    mods = []
+    for f in sorted(os.listdir(HERE)):
+        if f.startswith("bench_") and f.endswith(".py"):
+            mods.append(importlib.import_module(f[:-3]))
+    return mods
 
 
 def main():
     only = sys.argv[1:]
-    for b in BENCHES:
-        if not only or b.__name__ in only:
-            b()
+    for m in discover():
+        name = m.__name__[len("bench_"):]
+        if not only or name in only:
+            m.run()
             print()
 
 
