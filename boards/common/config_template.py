@@ -1,0 +1,31 @@
+# Board configuration: copy to config.py on the board (make deploy does it) and edit.
+# Wi-Fi credentials live in secrets.py (untracked): WIFI_SSID = "..."; WIFI_PASSWORD = "..."
+
+# What to observe: full coap:// URIs of the desktop server's resources.
+OBSERVE = ["coap://192.168.1.10/r"]
+
+# Group observation: the multicast group is learnt from the informative response (tp_info);
+# JOIN_IFACE is the local address the IGMP/MLD join goes out on (None: the Wi-Fi address).
+JOIN_IFACE = None
+
+# Draft option numbers (TBD in the drafts): must match the server's.
+MRFD_OPTION = 65002
+LTMR_OPTION = 65003
+PM_OPTION = 65006
+CF_INFORMATIVE = 65000
+
+# Rough counting: the leisure time before answering a feedback poll (draft §5.1, RFC 7252 §8.2).
+LEISURE_S = 5
+
+# Telemetry: a PM-marked POST to this URI every TELEMETRY_S seconds (0: off).
+TELEMETRY_URI = "coap://192.168.1.10/telemetry"
+TELEMETRY_S = 0
+PM_PATTERN = 0  # 0: Q and S bits, 1: C bit
+
+# Wi-Fi power saving trades battery for multicast latency/loss: the radio wakes only at DTIM
+# beacons, so multicast can arrive late or not at all. "performance" (default) keeps it awake.
+WIFI_PM = "performance"  # "performance" | "balanced" | "powersave"
+WIFI_TIMEOUT_S = 20
+WIFI_RETRIES = 5
+
+LED = True  # blink the on-board LED per notification
