@@ -29,8 +29,12 @@ bench: setup
 demo: setup
 	@echo "make demo: not yet (lands with the boards/demo issue)"
 
+# make deploy BOARD=esp32|rp2040|unix PORT=/dev/ttyUSB0|/dev/ttyACM0|<vboard pty> [CONFIG=file] [START=0]
+BOARD ?= esp32
+START ?= 1
 deploy: $(STAMP)
-	@echo "make deploy: not yet (lands with the boards/demo issue)"
+	@test -n "$(PORT)" || (echo "usage: make deploy BOARD=esp32|rp2040|unix PORT=<serial device or vboard pty> [CONFIG=...]"; exit 2)
+	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT) $(if $(CONFIG),--config $(CONFIG)) $(if $(filter 0,$(START)),--no-start)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
