@@ -1,0 +1,474 @@
+# Sans-I/O CoAP client core for group observation (draft-tiloca-core-observe-multicast-
+# notifications-04 §3, §5.1, §8; RFC 7641; RFC 7252 §4). It is fed datagrams, their source
+# (host, port), the group socket they came on (or None) and the time in ms; it queues what to
+# send in `out` as (bytes, (host, port)), calls the app's callbacks, and tells its next deadline.
+# No sockets, no clock: see driver.py.
+import random as _random
+
+from coap import msg, options, inforesp, addr, feedback
+from coap.msg import Msg, DecodeError, CON, NON, ACK, RST
+from coap.observe import fresher
+from coap.compat import const, ticks_diff, ticks_add
+
+# observation states
+REG = const(0)     # (re-)registration sent, waiting for the response
+TRAD = const(1)    # traditional observation (RFC 7641)
+GROUP = const(2)   # group observation: multicast notifications from SRV on token T (§3.3)
+PROXY = const(3)   # group observation behind a proxy: unicast from the proxy, own token (§8)
+ENDED = const(4)
+
+# how a notification arrived (last argument of the callback)
+VIA_UNICAST = const(0)
+VIA_GROUP = const(1)
+
+REASONS = ("malformed", "token", "source", "code", "type", "stale", "inforesp", "security", "internal")
+_DEDUP = const(16)           # remembered (source, Message ID) pairs (RFC 7252 §4.5)
+_NON_LIFETIME = const(145000)
+_EXCHANGE_LIFETIME = const(247000)
+
+
+class Stats:
+    def __init__(self):
+        self.received = 0      # datagrams fed in
+        self.delivered = 0     # notifications/responses handed to the app
+        self.duplicates = 0    # same (source, Message ID) again (RFC 7252 §4.5)
+        self.reordered = 0     # older than the baseline (RFC 7641 §3.4), dropped
+        self.feedback = 0      # MRFD re-registrations sent (§5.1)
+        self.dropped = {}
+        for r in REASONS:
+            self.dropped[r] = 0
+
+    def __repr__(self):
+        return "received=%d delivered=%d duplicates=%d reordered=%d feedback=%d dropped=%r" % (
+            self.received, self.delivered, self.duplicates, self.reordered, self.feedback, self.dropped)
+
+
+class Observation:
+    """One observed resource. The app reads .state, .value (Observe baseline), .error."""
+
+    def __init__(self, dest, opts, cb, on_end, proxied):
+        self.dest = dest        # (host, port) the registration goes to (server, or proxy §8)
+        self.opts = opts        # request options besides Observe: Uri-Path, Uri-Query, Proxy-Uri...
+        self.cb = cb            # cb(payload, content_format, observe, via)
+        self.on_end = on_end    # on_end(observation, reason) or None
+        self.proxied = proxied
+        self.state = REG
+        self.tok0 = b""         # the client's own registration token
+        self.token = b""        # local token: tok0, or T of the group observation (§3.2 step 3)
+        self.src = dest         # accepted notification source (SRV_ADDR, SRV_PORT) (§3.2 step 1)
+        self.grp = None         # (GRP_ADDR, GRP_PORT)
+        self.ph_req = None      # rebuilt phantom registration request (§3.2 steps 2-3)
+        self.value = -1         # Observe baseline (-1: none yet)
+        self.t = 0              # time of the baseline
+        self.tx = None          # CON in flight: [mid, bytes, retransmissions, deadline, timeout]
+        self.fb = None          # time the MRFD feedback is due
+        self.rereg = None       # time to re-register (Max-Age expiry, or back-off)
+        self.retried = False    # a malformed informative response already caused one retry
+        self.error = None
+
+    def __repr__(self):
+        return "<Observation %r state=%d value=%d>" % (self.opts, self.state, self.value)
+
+
+class Client:
+    def __init__(self, token_len=4, ack_timeout_ms=2000, ack_random_factor=1.5, max_retransmit=4,
+                 leisure_ms=feedback.DEFAULT_LEISURE_MS, retry_backoff_ms=10000, rng=None, pm=None,
+                 sec=None, log=print, feedback_method=None):
+        if not 1 <= token_len <= 8:
+            raise ValueError("token_len must be 1..8")
+        self.token_len = token_len
+        self.ack_timeout = ack_timeout_ms
+        self.ack_rand = ack_random_factor
+        self.max_retransmit = max_retransmit
+        self.leisure = leisure_ms
+        self.backoff = retry_backoff_ms
+        self.rng = rng or _random
+        self.pm = pm
+        self.sec = sec          # the security seam (Group OSCORE, draft §6-7): see _unprotect/_send
+        self.log = log
+        self.respond_to = feedback_method or feedback.respond_to
+        self.stats = Stats()
+        self.obs = []
+        self.out = []           # [(bytes, (host, port))] to send
+        self.groups = {}        # (GRP_ADDR, GRP_PORT) -> number of observations using it
+        self.forgotten = []     # [(token, source)]: RST the next notification (RFC 7641 §3.6)
+        self._m = Msg()
+        self._mid = self.rng.getrandbits(16)
+        self._dmid = [-1] * _DEDUP
+        self._dsrc = [None] * _DEDUP
+        self._dt = [0] * _DEDUP
+        self._drep = [None] * _DEDUP
+        self._dk = 0
+
+    # ---------------- app side ----------------
+
+    def observe(self, dest, opts, cb, now, on_end=None):
+        """Register (GET + Observe 0, §3.1) at dest=(host, port) with request options opts
+        [(number, value)] (Uri-Path..., or Proxy-Uri/Proxy-Scheme for a proxy, §8)."""
+        try:
+            raw = addr.parse_ip(dest[0])
+        except ValueError:
+            raise ValueError("destination must be a numeric IP address: %r" % (dest[0],))
+        if addr.is_link_local(raw) or addr.is_multicast(raw):
+            raise ValueError("no link-local or multicast destination in a registration (§3.1)")
+        proxied = False
+        for num, _ in opts:
+            if num == options.OBSERVE or num == options.MRFD:
+                raise ValueError("Observe/MRFD are set by the client")
+            if num == options.PROXY_URI or num == options.PROXY_SCHEME:
+                proxied = True
+        o = Observation(dest, list(opts), cb, on_end, proxied)
+        o.tok0 = o.token = self._new_token()
+        self.obs.append(o)
+        self._register(o, now)
+        return o
+
+    def cancel(self, o, now, rst=False):
+        """Stop observing. Traditional: NON GET Observe 1 (RFC 7641 §3.6). Group: forget (§3.4),
+        and with rst=True answer the next notification on T with a Reset."""
+        if o.state == TRAD:
+            self._send(self._request(NON, o.token, o.opts, 1, o.dest, now), o.dest)
+        elif rst and o.state != ENDED:
+            self.forgotten.append((o.token, o.src))
+            if len(self.forgotten) > 4:
+                self.forgotten.pop(0)
+        self._end(o, "cancelled", quiet=True)
+
+    def take(self):
+        """What to send: [(bytes, (host, port))]; the queue is emptied."""
+        out = self.out
+        if out:
+            self.out = []
+        return out
+
+    def next_deadline(self):
+        """Earliest time poll() has work, or None."""
+        best = None
+        for o in self.obs:
+            for t in (o.tx[3] if o.tx else None, o.fb, o.rereg):
+                if t is not None and (best is None or ticks_diff(t, best) < 0):
+                    best = t
+        return best
+
+    def poll(self, now):
+        """Run the timers: CON retransmission (RFC 7252 §4.2), MRFD feedback (§5.1), re-registration."""
+        k = 0
+        while k < len(self.obs):
+            o = self.obs[k]
+            k += 1
+            tx = o.tx
+            if tx is not None and ticks_diff(now, tx[3]) >= 0:
+                if tx[2] >= self.max_retransmit:
+                    o.tx = None
+                    self._end(o, "timeout")
+                    k -= 1
+                    continue
+                tx[2] += 1
+                tx[4] *= 2
+                tx[3] = ticks_add(now, tx[4])
+                self._send(tx[1], o.dest)
+            if o.fb is not None and ticks_diff(now, o.fb) >= 0:
+                o.fb = None
+                self.stats.feedback += 1
+                self._send(feedback.request(self._next_mid(), o.tok0, o.opts, self._pm_opt(o.dest, now)), o.dest)
+            if o.rereg is not None and ticks_diff(now, o.rereg) >= 0:
+                o.rereg = None
+                self._register(o, now)
+
+    # ---------------- datagrams in ----------------
+
+    def recv(self, data, src, now, grp=None):
+        """One datagram from src=(host, port); grp=(GRP_ADDR, GRP_PORT) if it came on a group socket."""
+        st = self.stats
+        st.received += 1
+        m = self._m
+        try:
+            m.decode(data)
+        except DecodeError:
+            st.dropped["malformed"] += 1
+            return
+        if self.sec is not None:
+            m = self._unprotect(m, src, grp)
+            if m is None:
+                st.dropped["security"] += 1
+                return
+        if self.pm is not None:
+            self.pm.rx(src, m.uint(options.PM), now)
+        t = m.type
+        code = m.code
+        if t >= ACK:
+            if grp is None:
+                self._ack_or_rst(m, src, now)
+            else:
+                st.dropped["type"] += 1
+            return
+        if code == 0:  # CoAP ping or an empty NON: RFC 7252 §4.3
+            if t == CON and grp is None:
+                self._send(msg.empty(RST, m.mid), src)
+            else:
+                st.dropped["type"] += 1
+            return
+        # duplicate detection (RFC 7252 §4.5): same source and Message ID -> same reaction
+        mid = m.mid
+        dm = self._dmid
+        for j in range(_DEDUP):
+            if dm[j] == mid and self._dsrc[j] == src and ticks_diff(now, self._dt[j]) < _NON_LIFETIME:
+                st.duplicates += 1
+                rep = self._drep[j]
+                if rep is not None:
+                    self._send(msg.empty(rep, mid), src)
+                return
+        j = self._dk
+        self._dk = (j + 1) % _DEDUP
+        dm[j] = mid
+        self._dsrc[j] = src
+        self._dt[j] = now
+        self._drep[j] = None
+        if code < 64:  # a request: we are no server
+            st.dropped["code"] += 1
+            if t == CON:
+                self._reply(RST, m, src, j)
+            return
+        o = self._find(m, src, grp)
+        if o is None:
+            return
+        if t == CON:
+            if grp is not None:
+                st.dropped["type"] += 1  # multicast notifications are NON (§2.3)
+                return
+            self._reply(ACK, m, src, j)
+        self._response(o, m, src, now, grp)
+
+    # ---------------- internals ----------------
+
+    def _find(self, m, src, grp):
+        """The observation a response belongs to (token and source, §2.3), or None (dropped)."""
+        wrong_src = False
+        for o in self.obs:
+            if m.token_is(o.token):
+                if src == o.src:
+                    return o
+                wrong_src = True
+        st = self.stats
+        if wrong_src:
+            st.dropped["source"] += 1
+            return None
+        st.dropped["token"] += 1
+        f = self.forgotten
+        for k in range(len(f)):
+            if f[k][1] == src and m.token_is(f[k][0]):
+                f.pop(k)
+                if m.type == NON:
+                    self._send(msg.empty(RST, m.mid), src)
+                    return None
+                break
+        if m.type == CON and grp is None:
+            self._send(msg.empty(RST, m.mid), src)
+        return None
+
+    def _reply(self, mtype, m, src, j):
+        self._drep[j] = mtype
+        self._send(msg.empty(mtype, m.mid), src)
+
+    def _ack_or_rst(self, m, src, now):
+        """ACK or RST: matches the CON we have in flight by Message ID (RFC 7252 §4.2)."""
+        for o in self.obs:
+            tx = o.tx
+            if tx is not None and tx[0] == m.mid and src == o.dest:
+                break
+        else:
+            self.stats.duplicates += 1  # a late or repeated ACK
+            return
+        if m.type == RST:
+            o.tx = None
+            self._end(o, "reset by the server")
+        elif m.code == 0:
+            o.tx = None  # empty ACK: a separate response follows (RFC 7252 §5.2.2)
+            o.rereg = ticks_add(now, _EXCHANGE_LIFETIME)  # ...or we register again
+        elif not m.token_is(o.token):
+            self.stats.dropped["token"] += 1
+        else:
+            self._response(o, m, src, now, None)  # piggybacked response
+
+    def _response(self, o, m, src, now, grp):
+        code = m.code
+        v = m.uint(options.OBSERVE)
+        st = o.state
+        if st == GROUP:
+            if v is not None and code < 0x60:  # 2.xx notification (§3.3)
+                self._notify(o, m, v, now, VIA_GROUP if grp is not None else VIA_UNICAST, True)
+            elif code == msg.SERVICE_UNAVAILABLE and v is None and not m.has_payload():
+                self._end(o, "group observation cancelled by the server")  # §2.5, §3.4
+            else:
+                self.stats.dropped["code"] += 1
+            return
+        if grp is not None:  # a unicast observation's token on a group socket
+            self.stats.dropped["source"] += 1
+            return
+        o.tx = None  # a (separate) response ends the exchange
+        if code < 0x60:
+            if v is None:
+                if st == PROXY:
+                    self._end(o, "proxy ended the observation")
+                    return
+                self._deliver(o, m, -1, VIA_UNICAST)
+                self._end(o, "not observable (no Observe in the response)")
+                return
+            if st == REG:
+                o.state = TRAD
+            if o.state == TRAD:
+                ma = m.uint(options.MAX_AGE, 60)
+                o.rereg = ticks_add(now, ma * 1000 + 1000)  # Max-Age expiry -> re-register (RFC 7641 §3.3.1)
+            self._notify(o, m, v, now, VIA_UNICAST, o.state == PROXY)
+        elif code == msg.SERVICE_UNAVAILABLE and m.uint(options.CONTENT_FORMAT) == options.CF_INFORMATIVE:
+            self._informative(o, m, src, now)
+        elif st == PROXY and code == msg.SERVICE_UNAVAILABLE and v is None and not m.has_payload():
+            self._end(o, "group observation cancelled by the server")
+        else:
+            o.error = msg.code_str(code)
+            self._end(o, "error response " + o.error)
+
+    def _notify(self, o, m, v, now, via, mrfd):
+        """RFC 7641 §3.2/§3.4: drop a stale notification, else deliver; answer MRFD polls (§5.1)."""
+        if o.value >= 0 and not fresher(o.value, o.t, v, now):
+            st = self.stats
+            st.reordered += 1
+            st.dropped["stale"] += 1
+            return
+        o.value = v
+        o.t = now
+        if mrfd and o.fb is None:
+            q = m.uint(options.MRFD)
+            if q is not None and self.respond_to(q, self.rng):
+                o.fb = ticks_add(now, feedback.delay_ms(self.leisure, self.rng))
+        self._deliver(o, m, v, via)
+
+    def _deliver(self, o, m, v, via):
+        self.stats.delivered += 1
+        try:
+            o.cb(m.payload(), m.uint(options.CONTENT_FORMAT), v, via)
+        except Exception as e:  # the app's bug must not stop the other observations
+            self.stats.dropped["internal"] += 1
+            self.log("coapcast: callback raised %r" % (e,))
+
+    def _informative(self, o, m, src, now):
+        """The informative response (§3.2, all six steps; §8 behind a proxy)."""
+        try:
+            r = inforesp.parse(bytes(m.payload()))
+            if o.proxied:  # §8: the proxy's address and the client's own token; tp_info ignored
+                tok, srv, grp = o.tok0, src, None
+            else:  # step 1: endpoint SRV_ADDR:SRV_PORT -> GRP_ADDR:GRP_PORT (5683 default, parse())
+                if not addr.is_multicast(r.cli_addr):
+                    raise ValueError("tp_info: cli_addr is not a multicast address")
+                if addr.is_link_local(r.srv_addr) or addr.is_link_local(r.cli_addr):
+                    raise ValueError("tp_info: link-local address")
+                tok = r.token
+                srv = (addr.ip_str(r.srv_addr), r.srv_port)
+                grp = (addr.ip_str(r.cli_addr), r.cli_port)
+            ph = msg.from_tim(r.ph_req, tok)  # step 2: phantom request with token T
+            p = Msg(8).decode(ph)
+            if p.code != msg.GET or p.uint(options.OBSERVE) != 0:
+                raise ValueError("ph_req is not a GET with Observe 0")
+            last = Msg().decode(msg.from_tim(r.last_notif, tok, NON))  # step 4
+            lv = last.uint(options.OBSERVE)
+            if lv is None or last.code >= 0x60:
+                raise ValueError("last_notif is not a 2.xx notification with Observe")
+        except (ValueError, DecodeError) as e:  # InfoRespError, CBOR errors are ValueErrors
+            self.stats.dropped["inforesp"] += 1
+            if not o.retried:
+                o.retried = True
+                o.state = REG
+                o.rereg = ticks_add(now, self.backoff)
+                self.log("coapcast: malformed informative response for %r (%s): re-registering in %d ms"
+                         % (o.opts, e, self.backoff))
+            else:
+                self.log("coapcast: malformed informative response for %r (%s): withdrawing" % (o.opts, e))
+                o.error = "inforesp: %s" % (e,)
+                self._end(o, o.error, quiet=True)
+            return
+        # step 6: an ongoing traditional observation of this resource (this object) is dropped silently
+        if o.grp is not None:
+            self._leave(o.grp)
+        o.token = tok       # step 3: T is our local token for the group observation
+        o.src = srv
+        o.grp = grp
+        o.ph_req = ph
+        o.rereg = None
+        o.value = -1
+        o.state = PROXY if o.proxied else GROUP
+        if grp is not None:
+            self.groups[grp] = self.groups.get(grp, 0) + 1
+        self._notify(o, last, lv, now, VIA_GROUP, False)  # step 5: baseline; MRFD ignored
+
+    def _leave(self, grp):
+        n = self.groups.get(grp, 0) - 1
+        if n > 0:
+            self.groups[grp] = n
+        else:
+            self.groups.pop(grp, None)
+
+    def _end(self, o, reason, quiet=False):
+        if o.state == ENDED:
+            return
+        if o.grp is not None:
+            self._leave(o.grp)
+            o.grp = None
+        o.state = ENDED
+        o.tx = o.fb = o.rereg = None
+        if o in self.obs:
+            self.obs.remove(o)
+        if not quiet and o.error is None:
+            o.error = reason
+        if o.on_end is not None:
+            try:
+                o.on_end(o, reason)
+            except Exception as e:
+                self.log("coapcast: on_end raised %r" % (e,))
+
+    def _register(self, o, now):
+        """CON GET Observe 0 (§3.1) with RFC 7252 §4.2 retransmission."""
+        mid = self._next_mid()
+        pkt = self._request(CON, o.tok0, o.opts, 0, o.dest, now, mid)
+        # initial timeout: random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]
+        span = int(self.ack_timeout * (self.ack_rand - 1))
+        to = self.ack_timeout + ((self.rng.getrandbits(16) * span) >> 16)
+        o.tx = [mid, pkt, 0, ticks_add(now, to), to]
+        self._send(pkt, o.dest)
+
+    def _request(self, mtype, tok, opts, observe, dest, now, mid=None):
+        o = [(options.OBSERVE, observe)]
+        o.extend(opts)
+        o.extend(self._pm_opt(dest, now))
+        return msg.encode(mtype, msg.GET, self._next_mid() if mid is None else mid, tok, o)
+
+    def _pm_opt(self, dest, now):
+        if self.pm is None:
+            return ()
+        v = self.pm.tx(dest, now)
+        return () if v is None else ((options.PM, v),)
+
+    def _next_mid(self):
+        self._mid = (self._mid + 1) & 0xFFFF
+        return self._mid
+
+    def _new_token(self):
+        while True:
+            t = bytes(self.rng.getrandbits(8) for _ in range(self.token_len))
+            for o in self.obs:
+                if o.token == t or o.tok0 == t:
+                    break
+            else:
+                return t
+
+    # ---- the security seam (Group OSCORE, draft §6-§7, a later issue) ----
+    # sec.protect(bytes, dest) -> bytes; sec.unprotect(Msg, src, grp) -> Msg (decoded plain) or None.
+    def _send(self, pkt, dest):
+        if self.sec is not None:
+            pkt = self.sec.protect(pkt, dest)
+        self.out.append((pkt, dest))
+
+    def _unprotect(self, m, src, grp):
+        try:
+            return self.sec.unprotect(m, src, grp)
+        except Exception:
+            return None

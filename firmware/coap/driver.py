@@ -1,0 +1,173 @@
+# Thin socket driver for the sans-I/O client core: one UDP unicast socket, one shared socket per
+# group (GRP_ADDR, GRP_PORT) joined while any observation uses it, the clock, and a loop that
+# runs either plainly or as an asyncio task. Addresses are normalised by addr.norm (tuples on
+# CPython and lwIP ports, raw sockaddr bytes on the unix port). No exception escapes service().
+import socket
+import struct
+
+try:
+    import select
+except ImportError:
+    import uselect as select
+
+from coap import addr
+from coap.compat import ticks_ms, ticks_diff
+
+
+def _const(name, fallback):
+    return getattr(socket, name, fallback)
+
+
+# Numeric fallbacks (Linux values) for constants a port lacks (see NOTES.md: the unix port has
+# IP_ADD_MEMBERSHIP but no IPPROTO_IP; lwIP ports define their own values, used when present).
+SOL_SOCKET = _const("SOL_SOCKET", 1)
+SO_REUSEADDR = _const("SO_REUSEADDR", 2)
+IPPROTO_IP = _const("IPPROTO_IP", 0)
+IP_ADD_MEMBERSHIP = _const("IP_ADD_MEMBERSHIP", 35)
+IP_DROP_MEMBERSHIP = _const("IP_DROP_MEMBERSHIP", IP_ADD_MEMBERSHIP + 1)
+IPPROTO_IPV6 = _const("IPPROTO_IPV6", 41)
+IPV6_JOIN_GROUP = _const("IPV6_JOIN_GROUP", _const("IPV6_ADD_MEMBERSHIP", 20))
+IPV6_LEAVE_GROUP = _const("IPV6_LEAVE_GROUP", _const("IPV6_DROP_MEMBERSHIP", 21))
+AF_INET = _const("AF_INET", 2)
+AF_INET6 = _const("AF_INET6", 10)
+POLLIN = getattr(select, "POLLIN", 1)
+MAX_DATAGRAM = 1280
+
+
+def _sock(host, port, reuse=False):
+    s = socket.socket(AF_INET6 if ":" in host else AF_INET, socket.SOCK_DGRAM)
+    if reuse:
+        try:
+            s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
+        except OSError:
+            pass
+    s.bind(addr.sockaddr(host, port))
+    return s
+
+
+def join(grp, iface="0.0.0.0", ifindex=0):
+    """A socket bound to GRP_PORT that joined GRP_ADDR: IPv4 mreq with the interface address,
+    IPv6 ipv6_mreq with the interface index."""
+    host, port = grp
+    any_ = "::" if ":" in host else "0.0.0.0"
+    try:
+        s = _sock(host, port, True)  # binding the group address filters other groups (Linux)
+    except OSError:
+        s = _sock(any_, port, True)  # lwIP: bind the wildcard
+    try:
+        if ":" in host:
+            s.setsockopt(IPPROTO_IPV6, IPV6_JOIN_GROUP, addr.parse_ip(host) + struct.pack("@I", ifindex))
+        else:
+            s.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, addr.parse_ip(host) + addr.parse_ip(iface))
+    except Exception:
+        s.close()
+        raise
+    return s
+
+
+class Driver:
+    def __init__(self, core, host="0.0.0.0", port=0, iface="0.0.0.0", ifindex=0, log=print):
+        self.core = core
+        self.iface = iface        # IPv4 interface address for joins (127.0.0.1 on loopback)
+        self.ifindex = ifindex    # IPv6 interface index for joins
+        self.log = log
+        self.sock = _sock(host, port)
+        self.poller = select.poll()
+        self.poller.register(self.sock, POLLIN)
+        self.mc = {}              # (GRP_ADDR, GRP_PORT) -> socket
+        self._fd = {self._key(self.sock): (self.sock, None)}
+        self.errors = 0
+
+    @staticmethod
+    def _key(s):
+        return s.fileno() if hasattr(s, "fileno") else id(s)
+
+    def local(self):
+        """(host, port) of the unicast socket."""
+        return addr.norm(self.sock.getsockname()) if hasattr(self.sock, "getsockname") else None
+
+    def sync_groups(self):
+        """Join the groups the core needs, leave the ones it no longer uses."""
+        want = self.core.groups
+        for g in want:
+            if g not in self.mc:
+                try:
+                    s = join(g, self.iface, self.ifindex)
+                except Exception as e:
+                    self.errors += 1
+                    self.log("coapcast: cannot join %s:%d: %r" % (g[0], g[1], e))
+                    continue
+                self.mc[g] = s
+                self.poller.register(s, POLLIN)
+                self._fd[self._key(s)] = (s, g)
+        for g in [g for g in self.mc if g not in want]:
+            s = self.mc.pop(g)
+            self._fd.pop(self._key(s), None)
+            try:
+                self.poller.unregister(s)
+            except Exception:
+                pass
+            s.close()  # closing the socket drops its membership
+
+    def flush(self):
+        for pkt, dest in self.core.take():
+            try:
+                self.sock.sendto(pkt, addr.sockaddr(dest[0], dest[1]))
+            except Exception as e:
+                self.errors += 1
+                self.log("coapcast: send to %r failed: %r" % (dest, e))
+        self.sync_groups()
+
+    def feed(self, data, src, grp):
+        """One datagram into the core, guarded: nothing a peer sends can stop the loop."""
+        core = self.core
+        try:
+            core.recv(data, addr.norm(src), ticks_ms(), grp)
+        except Exception as e:
+            core.stats.dropped["internal"] += 1
+            self.errors += 1
+            self.log("coapcast: dropped a datagram: %r" % (e,))
+
+    def service(self, timeout_ms=0):
+        """Wait up to timeout_ms (less if a timer is due) for datagrams; run timers; send."""
+        core = self.core
+        now = ticks_ms()
+        core.poll(now)
+        self.flush()
+        dl = core.next_deadline()
+        if dl is not None:
+            w = ticks_diff(dl, ticks_ms())
+            timeout_ms = max(0, min(timeout_ms, w))
+        for ev in self.poller.poll(timeout_ms):
+            ent = self._fd.get(ev[0] if isinstance(ev[0], int) else self._key(ev[0]))
+            if ent is None:
+                continue
+            try:
+                data, src = ent[0].recvfrom(MAX_DATAGRAM)
+            except OSError:
+                continue
+            self.feed(data, src, ent[1])
+        core.poll(ticks_ms())
+        self.flush()
+
+    def run(self, duration_ms=None):
+        """The plain loop (forever, or for duration_ms)."""
+        t0 = ticks_ms()
+        while duration_ms is None or ticks_diff(ticks_ms(), t0) < duration_ms:
+            self.service(50)
+
+    async def task(self, period_ms=5):
+        """The loop as an asyncio task: the app keeps its other tasks."""
+        try:
+            import asyncio
+        except ImportError:
+            import uasyncio as asyncio
+        while True:
+            self.service(0)
+            await asyncio.sleep(period_ms / 1000)
+
+    def close(self):
+        for s in self.mc.values():
+            s.close()
+        self.mc = {}
+        self.sock.close()

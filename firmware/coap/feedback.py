@@ -1,0 +1,46 @@
+# Rough counting of clients, client side (draft -04 §5.1, Appendix B): on a multicast notification
+# carrying Multicast-Response-Feedback-Divider = Q, answer with probability 2**-Q: after a random
+# fraction of the leisure time, a NON GET Observe 0 with No-Response 26 and an empty MRFD option,
+# to the destination of the original registration.
+# `rng` is anything with getrandbits(k), k <= 32 (the random module, or a seeded instance).
+import random as _random
+
+from coap import msg, options
+from coap.compat import const
+
+UINT_BIT = const(32)          # Appendix B.2: CHAR_BIT * sizeof(unsigned int)
+DEFAULT_LEISURE_MS = const(5000)  # RFC 7252 §8.2 DEFAULT_LEISURE
+
+
+def respond_to(q, rng=_random):
+    """Appendix B.2 (bit mask): True with probability 2**-q. Q at or above the word size
+    consumes whole random words first, exactly as the pseudo-code does."""
+    while q >= UINT_BIT:
+        if rng.getrandbits(UINT_BIT) != 0:
+            return False
+        q -= UINT_BIT
+    return rng.getrandbits(UINT_BIT) & ((1 << q) - 1) == 0
+
+
+def respond_b1(q, rng=_random):
+    """Appendix B.1: I = randomInteger(0, 2**q - 1); respond if I == 0 (I drawn in 32-bit words)."""
+    i = 0
+    while q > 0:
+        k = UINT_BIT if q > UINT_BIT else q
+        i = (i << k) | rng.getrandbits(k)
+        q -= k
+    return i == 0
+
+
+def delay_ms(leisure_ms=DEFAULT_LEISURE_MS, rng=_random):
+    """A random fraction of the leisure time, in ms (Appendix B: randomFloat(0, 1) * LEISURE_TIME)."""
+    return (rng.getrandbits(16) * leisure_ms) >> 16
+
+
+def request(mid, token, opts, extra=()):
+    """The feedback re-registration (§5.1): NON GET, Observe 0, the original request's options
+    (Uri-Path, Proxy-Uri, ...), No-Response 26, MRFD with an empty value. MRFD goes in no other request."""
+    o = [(options.OBSERVE, 0), (options.NO_RESPONSE, options.NO_RESPONSE_ALL), (options.MRFD, None)]
+    o.extend(opts)
+    o.extend(extra)
+    return msg.encode(msg.NON, msg.GET, mid, token, o)
