@@ -1,0 +1,206 @@
+# Board client core: informative response (draft -04 §3.2, §4), multicast notifications (§3.3),
+# cancellation (§2.5, §3.4), MRFD feedback (§5.1), proxy (§8). Fake clock, no sockets.
+from coap import client, msg, inforesp, cbor, addr
+from coap import options as o
+from tu import h
+from test_client import mk, reg, resp, sent, Sink, SRV
+
+SRV_RAW = h("c000020a")            # 192.0.2.10
+GRP = ("233.252.0.23", 5683)
+GRP_RAW = h("e9fc0017")
+T = b"\x7b"
+PH_REQ = h("01 60 51 72")          # GET, Observe 0, Uri-Path "r"
+LAST = h("45 61 0a 61 3c ff 64 31 32 33 34")   # 2.05, Observe 10, CF 60, "1234"
+NOTIF = h("51 45 00 03 7b 61 0b 61 3c ff 64 35 36 37 38")  # §4 multicast notification, Observe 11
+
+
+def info(tok, mid=0x99, token=T, srv=SRV_RAW, srv_port=5683, grp=GRP_RAW, cli_port=5683, last=LAST,
+         ph=PH_REQ, payload=None):
+    """The CON 5.03 informative response (§2.2) carrying the given tp_info."""
+    if payload is None:
+        payload = inforesp.build(ph, last, token, srv, srv_port, grp, cli_port)
+    return msg.encode(msg.CON, msg.SERVICE_UNAVAILABLE, mid, tok, [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)], payload)
+
+
+def notif(v, payload=b"x", mid=None, tok=T, extra=(), code=msg.CONTENT):
+    return resp(msg.NON, code, (v & 0xFFFF) if mid is None else mid, tok, v, payload, 0, extra)
+
+
+def grouped(c=None, now=0, path="r", dest=SRV, **kw):
+    """Register, get the empty ACK and then the separate CON informative response (§4)."""
+    c = c or mk()
+    ob, s, r = reg(c, now, path, dest)
+    c.recv(msg.empty(msg.ACK, r.mid), dest, now + 1)
+    c.recv(info(ob.token, **kw), dest, now + 2)
+    out = sent(c)
+    assert [(m.type, m.code) for m, d in out] == [(msg.ACK, 0)] and out[0][1] == dest  # ACK the CON 5.03
+    return c, ob, s
+
+
+def test_section4_informative_response_all_six_steps():
+    c, ob, s = grouped()
+    assert ob.state == client.GROUP
+    assert ob.src == SRV and ob.grp == GRP and c.groups == {GRP: 1}          # step 1
+    assert ob.token == T                                                     # step 3
+    ph = msg.decode(ob.ph_req)                                               # step 2
+    assert ph.code == msg.GET and ph.token_is(T) and ph.uint(o.OBSERVE) == 0 and ph.path() == "/r"
+    assert msg.to_tim(ob.ph_req) == PH_REQ
+    assert s.got == [(cbor.dumps("1234"), 60, 10, client.VIA_GROUP)]          # steps 4-5: baseline 10
+    assert ob.value == 10 and c.next_deadline() is None
+    c.recv(NOTIF, SRV, 1000, GRP)
+    assert s.got[-1] == (cbor.dumps("5678"), 60, 11, client.VIA_GROUP)
+    assert c.take() == [] and c.stats.delivered == 2
+
+
+def test_multicast_notifications_only_from_srv_with_token_t():
+    c, ob, s = grouped()
+    c.recv(notif(20, b"port"), ("192.0.2.10", 5684), 10, GRP)
+    c.recv(notif(21, b"addr"), ("192.0.2.11", 5683), 10, GRP)
+    c.recv(notif(22, b"tok", tok=b"\x7c"), SRV, 10, GRP)
+    c.recv(notif(23, b"tok0", tok=b"\x7b\x00"), SRV, 10, GRP)
+    assert c.stats.dropped["source"] == 2 and c.stats.dropped["token"] == 2 and len(s.got) == 1
+    c.recv(notif(9, b"older than the baseline"), SRV, 10, GRP)
+    assert c.stats.reordered == 1 and len(s.got) == 1
+    c.recv(notif(12, b"ok"), SRV, 10, GRP)
+    c.recv(notif(12, b"ok"), SRV, 11, GRP)  # same MID again
+    assert s.got[-1][:3] == (b"ok", 0, 12) and len(s.got) == 2 and c.stats.duplicates == 1
+    c.recv(notif(13, b"unicast", mid=5000), SRV, 12)  # to the unicast endpoint, same token and source
+    assert s.got[-1] == (b"unicast", 0, 13, client.VIA_UNICAST)
+
+
+def test_cli_port_absent_means_5683_and_other_ports_are_used():
+    c = mk()
+    ob, s, r = reg(c)
+    c.recv(info(ob.token, cli_port=None), SRV, 1)
+    assert ob.grp == ("233.252.0.23", 5683)
+    c2, ob2, s2 = grouped(grp=h("ff0500000000000000000000000000fd"), cli_port=7777, srv_port=6000)
+    assert ob2.grp == ("ff05::fd", 7777) and ob2.src == ("192.0.2.10", 6000)
+
+
+def test_multicast_cancellation_from_the_right_source_only():
+    c, ob, s = grouped()
+    cancel = msg.encode(msg.NON, msg.SERVICE_UNAVAILABLE, 77, T)
+    c.recv(cancel, ("192.0.2.99", 5683), 10, GRP)
+    assert ob.state == client.GROUP and c.stats.dropped["source"] == 1
+    c.recv(msg.encode(msg.NON, msg.SERVICE_UNAVAILABLE, 78, T, [], b"p"), SRV, 10, GRP)  # has payload
+    assert ob.state == client.GROUP and c.stats.dropped["code"] == 1
+    c.recv(cancel, SRV, 10, GRP)
+    assert ob.state == client.ENDED and s.ended == ["group observation cancelled by the server"]
+    assert c.groups == {} and c.obs == []
+    c.recv(notif(30), SRV, 20, GRP)          # T is freed: unknown token now
+    assert c.stats.dropped["token"] == 1 and len(s.got) == 1
+
+
+def test_group_socket_shared_between_observations():
+    c, a, sa = grouped(path="a")
+    _, b, sb = grouped(c, path="b", token=b"\x7c", mid=0x9a)
+    assert c.groups == {GRP: 2} and a.token == T and b.token == b"\x7c"
+    c.recv(notif(11, b"to b", tok=b"\x7c"), SRV, 5, GRP)
+    assert sb.got[-1][0] == b"to b" and len(sa.got) == 1
+    c.cancel(a, 6)
+    assert c.groups == {GRP: 1} and c.take() == []  # forgetting a group observation sends nothing
+    c.recv(notif(12, b"b again", tok=b"\x7c"), SRV, 7, GRP)
+    assert sb.got[-1][0] == b"b again"
+    c.cancel(b, 8)
+    assert c.groups == {}
+
+
+def test_forget_with_rst_answers_the_next_notification():
+    c, ob, s = grouped()
+    c.cancel(ob, 5, rst=True)
+    c.recv(notif(11, mid=0x4242), SRV, 6, GRP)
+    out = sent(c)
+    assert len(out) == 1 and out[0][0].type == msg.RST and out[0][0].mid == 0x4242 and out[0][1] == SRV
+    c.recv(notif(12, mid=0x4243), SRV, 7, GRP)
+    assert c.take() == []  # once
+
+
+def test_mrfd_feedback_goes_to_the_original_destination_after_leisure():
+    dest = ("192.0.2.99", 5683)   # the registration went here; notifications come from SRV
+    c = mk(leisure_ms=1000)
+    c, ob, s = grouped(c, dest=dest)
+    assert ob.src == SRV
+    c.recv(notif(11, extra=[(o.MRFD, 0)]), SRV, 10000, GRP)  # Q = 0: every client answers
+    dl = c.next_deadline()
+    assert dl is not None and 10000 <= dl < 11000
+    c.poll(dl - 1)
+    assert c.take() == []
+    c.poll(dl)
+    out = sent(c)
+    assert len(out) == 1 and out[0][1] == dest
+    m = out[0][0]
+    assert m.type == msg.NON and m.code == msg.GET and m.uint(o.OBSERVE) == 0 and m.path() == "/r"
+    assert m.uint(o.NO_RESPONSE) == 26 and m.opt_len(o.MRFD) == 0 and m.token_is(ob.tok0)
+    assert c.stats.feedback == 1 and c.next_deadline() is None and len(s.got) == 2
+
+
+def test_mrfd_probability_follows_q():
+    c, ob, s = grouped(mk(seed=7, leisure_ms=0))
+    n = 0
+    for k in range(400):
+        c.recv(notif(11 + k, extra=[(o.MRFD, 2)]), SRV, 100 + k, GRP)
+        c.poll(100 + k)
+        n += len(c.take())
+    assert 60 <= n <= 140, n  # 2**-2 of 400 = 100
+
+
+def test_mrfd_in_last_notif_is_ignored():
+    last = msg.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 10), (o.MRFD, 0)], b"v"))
+    c, ob, s = grouped(last=last)
+    assert ob.value == 10 and ob.fb is None and c.next_deadline() is None
+    c.poll(100000)
+    assert c.take() == [] and c.stats.feedback == 0
+
+
+def test_informative_response_replaces_traditional_observation():
+    c = mk()
+    ob, s, r = reg(c)
+    c.recv(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 3, b"t", extra=[(o.MAX_AGE, 5)]), SRV, 0)
+    assert ob.state == client.TRAD
+    c.poll(6000)
+    rr = sent(c)[0][0]  # Max-Age re-registration
+    c.recv(msg.empty(msg.ACK, rr.mid), SRV, 6001)
+    c.recv(info(ob.token), SRV, 6002)
+    assert ob.state == client.GROUP and ob.token == T and c.next_deadline() is None
+    sent(c)
+    c.recv(resp(msg.CON, msg.CONTENT, 600, ob.tok0, 4, b"old trad"), SRV, 6003)
+    out = sent(c)
+    assert out[0][0].type == msg.RST and c.stats.dropped["token"] == 1   # old token silently dropped
+    assert s.got[-1][0] == cbor.dumps("1234")
+
+
+def test_behind_a_proxy_own_token_proxy_address_tp_info_ignored():
+    proxy = ("192.0.2.50", 5683)
+    c = mk()
+    ob, s, r = reg(c, dest=proxy, opts=[(o.PROXY_URI, "coap://192.0.2.10/r")])
+    assert r.opt(o.PROXY_URI) is not None and ob.proxied
+    c.recv(msg.empty(msg.ACK, r.mid), proxy, 1)
+    ph = msg.to_tim(msg.encode(msg.NON, msg.GET, 0, T, [(o.OBSERVE, 0), (o.PROXY_URI, "coap://192.0.2.10/r")]))
+    c.recv(info(ob.token, ph=ph), proxy, 2)
+    assert sent(c)[0][0].type == msg.ACK
+    assert ob.state == client.PROXY and ob.token == ob.tok0 and ob.src == proxy and ob.grp is None
+    assert c.groups == {} and s.got[0][2] == 10
+    p = msg.decode(ob.ph_req)
+    assert p.token_is(ob.tok0) and bytes(p.opt(o.PROXY_URI)) == b"coap://192.0.2.10/r"
+    c.recv(notif(11, b"via proxy", tok=ob.tok0), proxy, 3)
+    c.recv(resp(msg.CON, msg.CONTENT, 9, ob.tok0, 12, b"con"), proxy, 4)
+    assert sent(c)[0][0].type == msg.ACK
+    c.recv(notif(13, b"direct from SRV"), SRV, 5, GRP)
+    assert [g[0] for g in s.got[1:]] == [b"via proxy", b"con"] and c.stats.dropped["token"] == 1
+
+
+def test_malformed_informative_response_reregisters_once_then_withdraws():
+    c, other, so = grouped(path="other")
+    ob, s, r = reg(c, 100, "r")
+    c.recv(info(ob.token, mid=0x100, payload=b"\xa3\x01\x44"), SRV, 101)   # truncated CBOR
+    assert c.stats.dropped["inforesp"] == 1 and len(c.logs) == 1 and "re-registering" in c.logs[0]
+    assert ob.state == client.REG and sent(c)[0][0].type == msg.ACK
+    assert c.next_deadline() == 101 + 10000
+    c.poll(101 + 10000)
+    rr = sent(c)[0][0]
+    assert rr.type == msg.CON and rr.uint(o.OBSERVE) == 0 and rr.path() == "/r" and rr.token_is(ob.tok0)
+    c.recv(info(ob.token, mid=0x101, grp=h("c0000201")), SRV, 10200)   # cli_addr not multicast
+    assert len(c.logs) == 2 and "withdrawing" in c.logs[1] and ob.state == client.ENDED
+    assert "cli_addr" in ob.error and c.stats.dropped["inforesp"] == 2
+    c.recv(notif(11, b"other still works"), SRV, 10300, GRP)
+    assert so.got[-1][0] == b"other still works" and c.groups == {GRP: 1}
