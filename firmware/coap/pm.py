@@ -1,0 +1,273 @@
+# CoAP Performance Measurement option (draft-ietf-core-coap-pm): value codec, markers, PMEndpoint.
+#
+# Value (§3.1), a 1-byte uint:  pattern 0 |0|Q|S|Event(5)|   pattern 1 |1|C|Event(6)|
+# The option number is options.PM (elective, unsafe; default 65006, see options.configure()).
+#
+# Q (§2.1, RFC 9506 §3.1): square wave per flow (peer and direction), toggled every n packets.
+# S (§2.1): a client sets S opposite to the S of its previous request to the same server; a server
+#   echoes the request's S in the response. (The wave has the RTT as period when requests go one at a
+#   time back to back, NSTART=1; a client pausing between requests stretches the period seen by the
+#   server and probes; the client's own sample, request to echo, is always one RTT.)
+# C (§2.2): C = Q xor D: the Q wave with one packet per RTT set to the opposite value. The client
+#   generates a D packet (and regenerates one when none came back within t_max, RFC 9506 §4.2.1);
+#   each endpoint reflects a received D on its next packet to that peer. D is never put on the first
+#   or the last packet of a block, so a receiver cannot mistake it for a block edge.
+#
+# Event bits (our encoding; "Event bits MAY encode loss and delay information", §3.1). What the
+# sender measured on the flow it RECEIVES from that peer, so the peer and any probe learn it:
+#   pattern 0: Event = |E|L1 L0|D1 D0|      pattern 1: Event = |E|L1 L0|D2 D1 D0|
+#   E = 1 once the sender has a loss figure (>= 1 closed block) and an RTT figure; E = 0 makes the
+#   whole field 0, which receivers ignore (§3.1).
+#   L = loss level: number of LOSS_PERMILLE thresholds (1%, 5%, 10%) the loss reaches -> 0..3.
+#   D = delay level: number of DELAY_MS thresholds the smoothed RTT reaches; pattern 1 uses all
+#   7 thresholds (25 50 100 200 400 800 1600 ms -> 0..7), pattern 0 the odd ones (50 200 800 -> 0..3).
+#   Thresholds are constructor arguments (both ends and probes must agree, like n).
+from coap.compat import ticks_diff
+from coap.pmmeasure import Meter, NOT_D, D_NOW
+
+CLIENT = 0
+SERVER = 1
+
+LOSS_PERMILLE = (10, 50, 100)
+DELAY_MS = (25, 50, 100, 200, 400, 800, 1600)
+
+
+# --- value codec ---
+def encode(pattern, q=0, s=0, c=0, event=0):
+    """Option value (int) for pattern 0 (q, s, 5-bit event) or pattern 1 (c, 6-bit event)."""
+    if pattern == 0:
+        if not 0 <= event <= 0x1F:
+            raise ValueError("pattern 0 event is 5 bits")
+        return ((q & 1) << 6) | ((s & 1) << 5) | event
+    if pattern == 1:
+        if not 0 <= event <= 0x3F:
+            raise ValueError("pattern 1 event is 6 bits")
+        return 0x80 | ((c & 1) << 6) | event
+    raise ValueError("pattern is 0 or 1")
+
+
+def decode(v):
+    """(pattern, q_or_c, s_or_None, event) of a value (int 0..255). Raises ValueError."""
+    if v is None or not 0 <= v <= 255:
+        raise ValueError("PM value is one byte")
+    if v & 0x80:
+        return 1, (v >> 6) & 1, None, v & 0x3F
+    return 0, (v >> 6) & 1, (v >> 5) & 1, v & 0x1F
+
+
+def value_of(m, num=None):
+    """PM value of a decoded msg.Msg, None when absent, -1 when malformed (longer than 1 byte)."""
+    if num is None:
+        from coap import options
+        num = options.PM
+    ln = m.opt_len(num)
+    if ln < 0:
+        return None
+    if ln > 1:
+        return -1
+    return m.uint(num, 0)
+
+
+def _level(x, thr, step):
+    k = 0
+    i = step - 1
+    while i < len(thr) and x >= thr[i]:
+        k += 1
+        i += step
+    return k
+
+
+def event_encode(pattern, loss_permille, rtt_ms, loss_thr=LOSS_PERMILLE, delay_thr=DELAY_MS):
+    """Event field for a loss (1/1000) and an RTT (ms); 0 when either is unknown (< 0)."""
+    if loss_permille < 0 or rtt_ms < 0:
+        return 0
+    lv = _level(loss_permille, loss_thr, 1)
+    if lv > 3:
+        lv = 3
+    if pattern == 0:
+        dv = _level(rtt_ms, delay_thr, 2)
+        return 0x10 | (lv << 2) | (dv if dv < 3 else 3)
+    dv = _level(rtt_ms, delay_thr, 1)
+    return 0x20 | (lv << 3) | (dv if dv < 7 else 7)
+
+
+def event_decode(v):
+    """(loss_level, delay_level) carried by a whole option value, or None (no event info)."""
+    if v & 0x80:
+        if not v & 0x20:
+            return None
+        return (v >> 3) & 3, v & 7
+    if not v & 0x10:
+        return None
+    return (v >> 2) & 3, v & 3
+
+
+class _Peer:
+    # Sender state of the flow to one peer plus the Meter of the flow from it.
+    def __init__(self, meter):
+        self.meter = meter
+        self.q = 0          # current Q (block marking)
+        self.qpos = 0       # packets sent in the current block
+        self.s = 1          # client: S of the previous request (first request carries 0)
+        self.s_t = 0        # client: send time of the previous request
+        self.s_wait = False  # client: its echo has not come back yet
+        self.s_rx = 0       # server: S of the last request received
+        self.d_pend = False  # a D to reflect on the next packet
+        self.d_out = False   # client: a D sent and not yet back
+        self.d_t = 0        # send time of the last D
+        self.d_ever = False
+        self.tx = 0
+
+
+class PMEndpoint:
+    """PM marking and measurement for a client or a server (the hook of the client and server cores).
+
+    role: "client" / "server" (or CLIENT / SERVER); pattern: 0 (Q+S) or 1 (C); n: block length;
+    x: reordering tolerance (< n/2); t_max: ms before a client regenerates a lost D, and the longest
+    RTT sample kept; max_peers: flows kept (new peers beyond are counted in 'overflow', not marked).
+    Peers are keys as given (normalise with addr.norm first). For a message received through a
+    multicast group, pass the (group, port) it was sent to as peer: that is the flow the sender marks.
+    """
+
+    def __init__(self, role, pattern=0, n=64, x=0, t_max=1000, max_peers=16, ring=16,
+                 loss_thr=LOSS_PERMILLE, delay_thr=DELAY_MS, events=True):
+        if role in ("client", CLIENT):
+            role = CLIENT
+        elif role in ("server", SERVER):
+            role = SERVER
+        else:
+            raise ValueError("role is 'client' or 'server'")
+        if pattern not in (0, 1):
+            raise ValueError("pattern is 0 or 1")
+        self.role = role
+        self.pattern = pattern
+        self.n = n
+        self.t_max = t_max
+        self.max_peers = max_peers
+        self.ring = ring
+        self.loss_thr = loss_thr
+        self.delay_thr = delay_thr
+        self.events = events
+        self.x = Meter(n, x, t_max, ring=1).x  # validates n and x once
+        self._x = x
+        self.peers = {}
+        self.overflow = 0
+        self.d_sent = 0
+        self.d_rx = 0
+
+    def _peer(self, peer):
+        st = self.peers.get(peer)
+        if st is None:
+            if len(self.peers) >= self.max_peers:
+                self.overflow += 1
+                return None
+            # a client times its own marks; a server measures periods (like a probe)
+            st = _Peer(Meter(self.n, self._x, self.t_max, periods=self.role == SERVER, ring=self.ring))
+            self.peers[peer] = st
+        return st
+
+    def tx(self, peer, now_ms, request_value=None):
+        """PM option value for the next message to peer (request_value: PM value of the request a
+        server answers, or None). None when the peer table is full (send no PM option)."""
+        st = self._peer(peer)
+        if st is None:
+            return None
+        n = self.n
+        pos = st.qpos
+        q = st.q
+        pos1 = pos + 1
+        if pos1 >= n:  # RFC 9506 §3.1: toggle after n packets
+            pos1 = 0
+            st.q = q ^ 1
+        st.qpos = pos1
+        st.tx += 1
+        m = st.meter
+        if self.pattern == 0:
+            if self.role == CLIENT:
+                s = st.s ^ 1
+                st.s = s
+                st.s_t = now_ms
+                st.s_wait = True
+            elif request_value is not None and 0 <= request_value < 128:
+                s = (request_value >> 5) & 1
+            else:
+                s = st.s_rx
+            v = (q << 6) | (s << 5)
+        else:
+            c = q
+            if 0 < pos < n - 1:  # never the first or last packet of a block
+                mark = st.d_pend
+                if not mark and self.role == CLIENT:
+                    # generation, and regeneration after t_max without the D coming back (RFC 9506 §4.2.1)
+                    mark = not st.d_ever or ticks_diff(now_ms, st.d_t) > self.t_max
+                if mark:
+                    c ^= 1
+                    st.d_pend = False
+                    st.d_out = True
+                    st.d_ever = True
+                    st.d_t = now_ms
+                    self.d_sent += 1
+            v = 0x80 | (c << 6)
+        if self.events and m.blocks and m.rn:
+            v |= event_encode(self.pattern, m.loss_permille(), m.srtt8 >> 3, self.loss_thr, self.delay_thr)
+        return v
+
+    def rx(self, peer, value, now_ms):
+        """Feed the PM value of a message received from peer (None when it had none)."""
+        st = self._peer(peer)
+        if st is None:
+            return
+        m = st.meter
+        r = m.rx(value, now_ms)
+        if value is None or not 0 <= value <= 255:
+            return
+        if value < 128:
+            if self.role == CLIENT:
+                # §2.1: the response echoes the request's S: request -> echo is one RTT
+                if st.s_wait and ((value >> 5) & 1) == st.s:
+                    st.s_wait = False
+                    m.add_rtt(ticks_diff(now_ms, st.s_t))
+            else:
+                st.s_rx = (value >> 5) & 1
+        elif r:
+            self.d_rx += 1
+            if self.role == CLIENT:
+                if st.d_out:  # our D came back: one RTT (RFC 9506 §4.2)
+                    t = now_ms if r == D_NOW else m.pend_t
+                    p = ticks_diff(t, st.d_t)
+                    if p <= self.t_max:
+                        m.add_rtt(p)
+                    st.d_out = False
+                    st.d_pend = True
+                # else: a D we did not send (reordering, a duplicate): do not multiply Ds
+            else:
+                st.d_pend = True  # reflect it
+
+    def meter(self, peer):
+        st = self.peers.get(peer)
+        return st.meter if st else None
+
+    def stats(self):
+        """A JSON-able dict: per peer ("host:port") the figures of the flow received from it."""
+        out = {}
+        for k in self.peers:
+            st = self.peers[k]
+            d = st.meter.summary()
+            d["tx"] = st.tx
+            ev = d["event"]
+            if ev:
+                d["peer_event"] = event_decode(ev | (0x80 if d["pattern"] == 1 else 0))
+            if isinstance(k, tuple) and len(k) == 2:
+                k = "%s:%s" % k
+            out[str(k)] = d
+        return {"role": "client" if self.role == CLIENT else "server", "pattern": self.pattern,
+                "n": self.n, "x": self.x, "peers": out, "overflow": self.overflow,
+                "d_sent": self.d_sent, "d_rx": self.d_rx}
+
+    def lines(self):
+        """Report lines, one per peer."""
+        out = []
+        for k in self.peers:
+            lab = ("%s:%s" % k) if isinstance(k, tuple) and len(k) == 2 else str(k)
+            out.append(self.peers[k].meter.line(lab))
+        return out

@@ -1,0 +1,268 @@
+# Sans-I/O measurer of one PM-marked flow (one direction of one peer), draft-ietf-core-coap-pm §2,
+# algorithms of RFC 9506 (Q bit §3.1, delay bit §4.2) and RFC 9312 §3.8 / §4.1.1 (spin bit).
+# Fed (option value, now_ms); usable on a board, in the server and in an on-path probe.
+# No allocation per packet: ints only, a preallocated ring of RTT samples.
+from coap.compat import ticks_diff
+
+# rx() results
+NOT_D = 0
+D_NOW = 1       # this packet is a delay (D) packet of the C bit
+D_DEFERRED = 2  # the previous packet was a D packet (its arrival time is in .pend_t)
+
+
+class Meter:
+    """Loss from Q (or C) blocks and RTT from S edges / C delay packets of one received flow.
+
+    n: block length (power of two); x: reordering tolerance (< n/2, RFC 9506 §3.1.1);
+    t_max: longest credible RTT sample in ms (RFC 9506 §4.2.1); periods: derive RTT from the
+    period between edges (S) / between D packets (C) of this flow (a probe, a server); an endpoint
+    that knows its own send times feeds samples with add_rtt() instead; skip_first: drop the first
+    block (a probe that joined mid-block); ring: RTT samples kept for the median."""
+
+    def __init__(self, n=64, x=0, t_max=1000, periods=True, skip_first=False, ring=16, min_rtt=1):
+        if n < 4 or n & (n - 1):
+            raise ValueError("block length must be a power of two >= 4")
+        if not x:
+            x = n >> 4 if n >= 32 else 2
+        if not 1 <= x < n // 2:
+            raise ValueError("reordering tolerance must be 1 <= x < n/2")
+        self.n = n
+        self.x = x
+        self.t_max = t_max
+        self.periods = periods
+        self.skip_first = skip_first
+        self.min_rtt = min_rtt
+        self.ring = [0] * ring
+        self.absent = 0
+        self.bad = 0
+        self.switches = 0
+        self.reset()
+
+    def reset(self):
+        """Forget the flow (its pattern changed, or on demand); bad/absent counters stay."""
+        self.pattern = -1
+        self.pkts = 0
+        # Q / C block tracking
+        self.mark = -1      # marking of the current block
+        self.cnt = 0        # packets counted in the current block
+        self.pend = 0       # packets of the other marking seen since a candidate edge
+        self.pend_t = 0
+        self.first = True
+        self.blocks = 0     # closed sender blocks accounted (a burst counts as several)
+        self.lost = 0       # packets lost over the accounted blocks (may dip below 0 by reordering)
+        self.bursts = 0
+        self.last_blk = 0
+        # edges (S) and D packets
+        self.s_last = -1
+        self.s_t = 0
+        self.s_have = False
+        self.d_t = 0
+        self.d_have = False
+        self.d_seen = 0
+        self.spurious = 0
+        self.stale = 0
+        # RTT
+        self.rn = 0         # samples taken
+        self.ri = 0
+        self.srtt8 = 0      # smoothed RTT x 8 (RFC 6298 style, integer)
+        self.rmin = 0
+        self.rmax = 0
+        self.event = 0      # last non-zero Event field received (pattern-specific width)
+
+    # --- per packet ---
+    def rx(self, v, now):
+        """Feed one option value (None when the message had no PM option). Returns NOT_D, D_NOW or D_DEFERRED."""
+        if v is None:
+            self.absent += 1
+            return NOT_D
+        if v < 0 or v > 255:
+            self.bad += 1
+            return NOT_D
+        pat = v >> 7
+        if pat != self.pattern:
+            if self.pattern >= 0:
+                self.switches += 1
+                self.reset()
+            self.pattern = pat
+        self.pkts += 1
+        ev = v & (0x3F if pat else 0x1F)
+        if ev:  # all-zero Event bits are ignored on receipt (§3.1)
+            self.event = ev
+        r = self._q((v >> 6) & 1, now, pat)
+        if self.periods:
+            if pat == 0:
+                self._spin((v >> 5) & 1, now)
+            elif r:
+                self._dper(now if r == D_NOW else self.pend_t)
+        if r:
+            self.d_seen += 1
+        return r
+
+    def _q(self, b, now, pat):
+        # RFC 9506 §3.1: count packets per block; an edge is confirmed after x packets of the new
+        # marking, older-marking packets arriving meanwhile still count to the old block (§3.1.1).
+        # Pattern 1: one packet of the opposite marking inside a block is a D packet (draft §2.2).
+        if self.mark < 0:
+            self.mark = b
+            self.cnt = 1
+            return NOT_D
+        if self.pend == 0:
+            if b == self.mark:
+                self.cnt += 1
+                return NOT_D
+            if pat and self.cnt < self.n - self.x:
+                self.cnt += 1
+                return D_NOW
+            self.pend = 1
+            self.pend_t = now
+            if self.x == 1:
+                self._edge(b)
+            return NOT_D
+        if b != self.mark:
+            self.pend += 1
+            if self.pend >= self.x:
+                self._edge(b)
+            return NOT_D
+        if pat and self.pend == 1:  # flip then back: the flipped packet was a D near the block end
+            self.cnt += 2
+            self.pend = 0
+            return D_DEFERRED
+        self.cnt += 1  # late packet of the old block
+        return NOT_D
+
+    def _edge(self, b):
+        blk = self.cnt
+        self.mark = b
+        self.cnt = self.pend
+        self.pend = 0
+        self.last_blk = blk
+        if self.first:
+            self.first = False
+            if self.skip_first:
+                return
+        n = self.n
+        k = 1
+        if blk > n + (n >> 1):
+            # RFC 9506 §3.1.2: a block far longer than n means whole blocks vanished in a burst
+            # between two blocks of the same marking: count it as 3 (5, ...) blocks.
+            k = 3
+            while k * n < blk:
+                k += 2
+            self.bursts += 1
+        self.blocks += k
+        self.lost += k * n - blk
+
+    def _thresh(self):
+        # RFC 9312 §4.1.1: reject edges arriving far sooner than the RTT seen so far (reordering)
+        t = self.srtt8 >> 5  # a quarter of the smoothed RTT
+        return t if t > self.min_rtt else self.min_rtt
+
+    def _spin(self, s, now):
+        if self.s_last < 0:
+            self.s_last = s
+            return
+        if s == self.s_last:
+            return
+        self.s_last = s
+        if not self.s_have:
+            self.s_have = True
+            self.s_t = now
+            return
+        p = ticks_diff(now, self.s_t)
+        if p > self.t_max:
+            self.stale += 1
+            self.s_t = now
+            return
+        if p < self._thresh():
+            self.spurious += 1  # keep the last good edge time
+            return
+        self.s_t = now
+        self.add_rtt(p)
+
+    def _dper(self, t):
+        # RFC 9506 §4.2: on one direction, the distance between two D packets is one RTT.
+        if not self.d_have:
+            self.d_have = True
+            self.d_t = t
+            return
+        p = ticks_diff(t, self.d_t)
+        if p > self.t_max:
+            self.stale += 1
+            self.d_t = t
+            return
+        if p < self._thresh():
+            self.spurious += 1
+            return
+        self.d_t = t
+        self.add_rtt(p)
+
+    def add_rtt(self, p):
+        """Record one RTT sample in ms (also used by endpoints that time their own marks)."""
+        if p < 0:
+            return
+        r = self.ring
+        r[self.ri] = p
+        self.ri += 1
+        if self.ri == len(r):
+            self.ri = 0
+        if self.rn == 0:
+            self.srtt8 = p << 3
+            self.rmin = p
+            self.rmax = p
+        else:
+            self.srtt8 += p - (self.srtt8 >> 3)
+            if p < self.rmin:
+                self.rmin = p
+            if p > self.rmax:
+                self.rmax = p
+        self.rn += 1
+
+    # --- figures (allocate; not on the per-packet path) ---
+    def loss_permille(self):
+        """Loss over the closed blocks in 1/1000, or -1 before the first closed block."""
+        if not self.blocks:
+            return -1
+        lost = self.lost if self.lost > 0 else 0
+        return lost * 1000 // (self.blocks * self.n)
+
+    def rtt(self):
+        """Smoothed RTT in ms, or -1 with no sample yet (cheap; for the Event bits)."""
+        return self.srtt8 >> 3 if self.rn else -1
+
+    def samples(self):
+        k = self.rn if self.rn < len(self.ring) else len(self.ring)
+        return self.ring[:k]
+
+    def rtt_median(self):
+        s = sorted(self.samples())
+        if not s:
+            return -1
+        k = len(s)
+        return s[k // 2] if k & 1 else (s[k // 2 - 1] + s[k // 2]) / 2
+
+    def summary(self, samples=False):
+        """A JSON-able dict of this flow's figures."""
+        exp = self.blocks * self.n
+        d = {
+            "pattern": self.pattern, "pkts": self.pkts, "blocks": self.blocks, "expected": exp,
+            "lost": self.lost, "loss_pct": (100.0 * self.lost / exp) if exp else None,
+            "bursts": self.bursts, "open_block": self.cnt + self.pend,
+            "rtt_ms": self.rtt_median() if self.rn else None,
+            "srtt_ms": self.rtt() if self.rn else None,
+            "rtt_min": self.rmin if self.rn else None, "rtt_max": self.rmax if self.rn else None,
+            "rtt_n": self.rn, "d_pkts": self.d_seen, "spurious": self.spurious, "stale": self.stale,
+            "absent": self.absent, "bad": self.bad, "switches": self.switches,
+            "event": self.event,
+        }
+        if samples:
+            d["rtt_samples"] = self.samples()
+        return d
+
+    def line(self, label=""):
+        """One report line."""
+        exp = self.blocks * self.n
+        loss = ("%.2f%%" % (100.0 * self.lost / exp)) if exp else "-"
+        rtt = ("%sms" % self.rtt_median()) if self.rn else "-"
+        return "pm %s pat=%d pkts=%d loss=%s (%d/%d, %d bursts) rtt=%s (n=%d min=%s max=%s) spur=%d" % (
+            label, self.pattern, self.pkts, loss, self.lost, exp, self.bursts, rtt, self.rn,
+            self.rmin if self.rn else "-", self.rmax if self.rn else "-", self.spurious)

@@ -1,0 +1,224 @@
+# PM option codec, event bits and the markers of PMEndpoint (draft-ietf-core-coap-pm §2, §3.1).
+# Runs under CPython and the MicroPython unix port.
+from tu import raises
+
+from coap import msg, options, pm
+from coap.pmmeasure import Meter, NOT_D, D_NOW, D_DEFERRED
+
+
+def test_encode_decode_patterns():
+    assert pm.encode(0, q=1, s=0, event=0) == 0x40
+    assert pm.encode(0, q=0, s=1, event=0x1F) == 0x3F
+    assert pm.encode(1, c=1, event=0) == 0xC0
+    assert pm.encode(1, c=0, event=0x3F) == 0xBF
+    assert pm.decode(0x40) == (0, 1, 0, 0)
+    assert pm.decode(0x25) == (0, 0, 1, 5)
+    assert pm.decode(0xC1) == (1, 1, None, 1)
+    assert pm.decode(0x80) == (1, 0, None, 0)
+    for v in range(256):
+        p, qc, s, ev = pm.decode(v)
+        assert (pm.encode(0, q=qc, s=s, event=ev) if p == 0 else pm.encode(1, c=qc, event=ev)) == v
+    raises(ValueError, pm.decode, 256)
+    raises(ValueError, pm.decode, -1)
+    raises(ValueError, pm.decode, None)
+    raises(ValueError, pm.encode, 0, 0, 0, 0, 32)
+    raises(ValueError, pm.encode, 1, 0, 0, 0, 64)
+    raises(ValueError, pm.encode, 2)
+
+
+def test_option_properties_and_value_of():
+    assert options.PM == 65006
+    assert not options.critical(options.PM) and options.unsafe(options.PM)
+    assert options.check_length(options.PM, 1) and not options.check_length(options.PM, 2)
+    m = msg.Msg()
+    m.decode(msg.encode(msg.NON, msg.GET, 1, b"t", [(options.PM, 0x60)]))
+    assert pm.value_of(m) == 0x60
+    m.decode(msg.encode(msg.NON, msg.GET, 1, b"t", [(options.PM, 0)]))  # uint 0 is the empty value
+    assert pm.value_of(m) == 0
+    m.decode(msg.encode(msg.NON, msg.GET, 1, b"t", [(options.PM, b"\x01\x02")]))
+    assert pm.value_of(m) == -1
+    m.decode(msg.encode(msg.NON, msg.GET, 1, b"t"))
+    assert pm.value_of(m) is None
+
+
+def test_option_number_configurable():
+    old = options.PM
+    try:
+        options.configure(pm=65010)
+        m = msg.Msg()
+        m.decode(msg.encode(msg.NON, msg.GET, 1, b"t", [(65010, 0x40)]))
+        assert pm.value_of(m) == 0x40
+        m.decode(msg.encode(msg.NON, msg.GET, 1, b"t", [(old, 0x40)]))
+        assert pm.value_of(m) is None
+    finally:
+        options.configure(pm=old)
+
+
+def test_event_bits():
+    # unknown -> 0 (ignored on receipt)
+    assert pm.event_encode(0, -1, 30) == 0
+    assert pm.event_encode(1, 5, -1) == 0
+    assert pm.event_encode(0, 0, 10) == 0x10
+    assert pm.event_encode(0, 10, 49) == 0x10 | (1 << 2) | 0
+    assert pm.event_encode(0, 60, 50) == 0x10 | (2 << 2) | 1
+    assert pm.event_encode(0, 100, 800) == 0x10 | (3 << 2) | 3
+    assert pm.event_encode(0, 999, 5000) == 0x1F
+    assert pm.event_encode(1, 0, 24) == 0x20
+    assert pm.event_encode(1, 50, 100) == 0x20 | (2 << 3) | 3
+    assert pm.event_encode(1, 1000, 1600) == 0x3F
+    assert pm.event_decode(0x80 | 0x20 | (2 << 3) | 3) == (2, 3)
+    assert pm.event_decode(0x10 | (1 << 2) | 2) == (1, 2)
+    assert pm.event_decode(0x40) is None
+    assert pm.event_decode(0xC0) is None
+    assert pm.event_decode(0x0F) is None  # E clear: not an event
+
+
+def test_q_square_wave_per_flow():
+    e = pm.PMEndpoint("server", pattern=0, n=8)
+    a, b = ("10.0.0.1", 5683), ("10.0.0.2", 5683)
+    qa = [(e.tx(a, 0) >> 6) & 1 for _ in range(24)]
+    assert qa == [0] * 8 + [1] * 8 + [0] * 8
+    qb = [(e.tx(b, 0) >> 6) & 1 for _ in range(9)]  # its own wave
+    assert qb == [0] * 8 + [1]
+    raises(ValueError, pm.PMEndpoint, "client", 0, 12)
+    raises(ValueError, pm.PMEndpoint, "client", 0, 16, 8)
+    raises(ValueError, pm.PMEndpoint, "proxy")
+    raises(ValueError, pm.PMEndpoint, "client", 2)
+
+
+def test_spin_client_flips_server_echoes():
+    c = pm.PMEndpoint("client", pattern=0, n=64)
+    s = pm.PMEndpoint("server", pattern=0, n=64)
+    srv, cli = ("s", 1), ("c", 2)
+    spins = []
+    t = 0
+    for k in range(6):
+        v = c.tx(srv, t)
+        spins.append((v >> 5) & 1)
+        s.rx(cli, v, t + 20)
+        r = s.tx(cli, t + 20, request_value=v)
+        assert (r >> 5) & 1 == (v >> 5) & 1  # echo
+        c.rx(srv, r, t + 40)
+        t += 40
+    assert spins == [0, 1, 0, 1, 0, 1]
+    cm = c.meter(srv)
+    assert cm.rn == 6 and cm.rtt_median() == 40
+    # the server sees an edge per request: periods of one RTT
+    sm = s.meter(cli)
+    assert sm.rn == 4 and sm.rtt_median() == 40
+    # a response echoing an older request is not a sample
+    v = c.tx(srv, t)
+    c.rx(srv, v ^ 0x20, t + 5)
+    assert cm.rn == 6
+    c.rx(srv, v, t + 30)
+    assert cm.rn == 7 and cm.samples()[6] == 30
+    # without a request value the server repeats the last S it received
+    assert (s.tx(cli, t) >> 5) & 1 == (spins[-1])
+
+
+def test_c_bit_generation_reflection_regeneration():
+    n = 16
+    c = pm.PMEndpoint("client", pattern=1, n=n, t_max=500)
+    s = pm.PMEndpoint("server", pattern=1, n=n, t_max=500)
+    srv, cli = ("s", 1), ("c", 2)
+    # first packet of a block never carries D; the second does (generation)
+    v0 = c.tx(srv, 0)
+    v1 = c.tx(srv, 1)
+    assert v0 == 0x80 and v1 == 0xC0  # Q=0, second packet flipped
+    assert c.d_sent == 1
+    for v, t in ((v0, 10), (v1, 11)):
+        s.rx(cli, v, t)
+    # the server reflects on its next packet (not the first of its block)
+    r0 = s.tx(cli, 12)
+    r1 = s.tx(cli, 13)
+    assert r0 == 0x80 and r1 == 0xC0
+    c.rx(srv, r0, 22)
+    c.rx(srv, r1, 23)
+    assert c.meter(srv).samples() == [22]  # sent at 1, back at 23
+    # the client reflects at once
+    assert c.tx(srv, 30) == 0xC0
+    # nothing comes back: no new D until t_max has passed, then regeneration
+    assert c.tx(srv, 400) == 0x80
+    assert c.tx(srv, 531) == 0xC0
+    assert c.d_sent == 3
+
+
+def test_c_bit_spurious_d_not_multiplied():
+    c = pm.PMEndpoint("client", pattern=1, n=16)
+    srv = ("s", 1)
+    for t in range(5):
+        c.tx(srv, t)  # the D went out at t=1
+    c.rx(srv, 0x80, 10)
+    c.rx(srv, 0xC0, 11)  # back: sample
+    assert c.meter(srv).rn == 1
+    c.tx(srv, 12)        # reflected
+    c.rx(srv, 0x80, 13)
+    c.rx(srv, 0x80, 14)
+    assert c.meter(srv).rn == 1
+
+
+def test_events_carried_after_measurements():
+    n = 8
+    c = pm.PMEndpoint("client", pattern=0, n=n)
+    srv = ("s", 1)
+    t = 0
+    for k in range(3 * n):
+        v = c.tx(srv, t)
+        assert v & 0x1F == 0 or k > n  # nothing to tell before a block closed and an RTT sample
+        r = (v & 0x60)  # an echoing server without events
+        if k % 4 != 3:  # lose one response in 4
+            c.rx(srv, r, t + 120)
+        t += 120
+    v = c.tx(srv, t)
+    lv, dv = pm.event_decode(v)
+    assert lv == 3 and dv == 1  # 25 % loss, RTT 120 ms (>= 50, < 200)
+    st = c.stats()
+    f = st["peers"]["s:1"]
+    assert f["blocks"] >= 1 and f["loss_pct"] > 20
+    assert st["role"] == "client" and st["pattern"] == 0
+
+
+def test_peer_table_bounded_and_bad_values():
+    e = pm.PMEndpoint("server", max_peers=2)
+    assert e.tx(("a", 1), 0) is not None
+    assert e.tx(("b", 1), 0) is not None
+    assert e.tx(("c", 1), 0) is None
+    e.rx(("c", 1), 0x40, 0)
+    assert e.overflow == 2
+    e.rx(("a", 1), 300, 0)
+    e.rx(("a", 1), -1, 0)
+    e.rx(("a", 1), None, 0)
+    m = e.meter(("a", 1))
+    assert m.bad == 2 and m.absent == 1 and m.pkts == 0
+
+
+def test_meter_pattern_switch_resets():
+    m = Meter(8)
+    for k in range(20):
+        m.rx(0x40 if (k // 8) & 1 else 0, k)
+    assert m.blocks == 2
+    m.rx(0x80, 30)
+    assert m.switches == 1 and m.blocks == 0 and m.pattern == 1
+
+
+def test_tx_allocates_nothing():
+    try:
+        import gc
+        import micropython  # noqa: F401
+    except ImportError:
+        return  # the heap check is for the board runtime
+    for pat in (0, 1):
+        for role in ("client", "server"):
+            e = pm.PMEndpoint(role, pattern=pat, n=16)
+            peer = ("10.0.0.1", 5683)
+            e.tx(peer, 0)
+            e.rx(peer, 0x40, 1)
+            t = 2
+            gc.collect()
+            before = gc.mem_free()
+            for k in range(200):
+                v = e.tx(peer, t, 0x20)
+                e.rx(peer, v ^ 0x40 if k % 5 == 0 else v, t + 1)
+                t += 2
+            used = before - gc.mem_free()
+            assert used <= 64, (pat, role, used)
