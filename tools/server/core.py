@@ -148,7 +148,7 @@ class ServerCore:
                 d = p.next_at
         iv = self.cfg.notify_interval_ms
         for r in self.resources.values():
-            for t in (r.next_refresh if r.period_ms and r.refresh else None,
+            for t in (((r.next_refresh or 0) if r.period_ms and r.refresh else None),
                       (r.last_notify + iv) if r.pending and r.last_notify is not None else None,
                       r.group.counter.deadline() if r.group else None):
                 if t is not None and (d is None or t < d):

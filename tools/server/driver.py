@@ -1,0 +1,162 @@
+# The thin asyncio driver around ServerCore: ONE UDP socket serves unicast and sends the
+# multicast notifications, so they leave from SRV_ADDR:SRV_PORT (draft §2.3). Multicast
+# interface, TTL / hop limit and loop are socket options here, nowhere else.
+import asyncio
+import logging
+import socket
+import struct
+import time
+
+from tools.server.core import now_ms
+
+log = logging.getLogger("coapcast.server")
+
+
+def _is_v6(host):
+    return ":" in host
+
+
+def make_socket(bind=("0.0.0.0", 5683), mc_if=None, mc_ttl=1, mc_loop=True):
+    """A bound UDP socket set up for multicast sending. mc_if: IPv4 interface address
+    (e.g. "127.0.0.1" on loopback, see NOTES.md) or, for IPv6, an interface name or index."""
+    host, port = bind
+    v6 = _is_v6(host)
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if v6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, mc_ttl)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 1 if mc_loop else 0)
+        if mc_if not in (None, ""):
+            idx = int(mc_if) if str(mc_if).isdigit() else socket.if_nametoindex(mc_if)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, struct.pack("@I", idx))
+    else:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, mc_ttl)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1 if mc_loop else 0)
+        if mc_if:
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(mc_if))
+    s.bind((host, port))
+    s.setblocking(False)
+    return s
+
+
+class _Proto(asyncio.DatagramProtocol):
+    def __init__(self, drv):
+        self.drv = drv
+
+    def datagram_received(self, data, src):
+        self.drv._io(self.drv.core.receive(data, src, now_ms()))
+
+    def error_received(self, exc):
+        log.warning("socket error: %s", exc)
+
+
+class ServerDriver:
+    def __init__(self, core, bind=("0.0.0.0", 5683), mc_if=None, mc_ttl=1, mc_loop=True,
+                 status_every=10.0, on_send=None):
+        self.core = core
+        self.bind = bind
+        self.mc_if = mc_if
+        self.mc_ttl = mc_ttl
+        self.mc_loop = mc_loop
+        self.status_every = status_every
+        self.on_send = on_send          # optional callback(buf, dst) (tests, benchmarks)
+        self.transport = None
+        self.sock = None
+        self._timer = None
+        self._status = None
+        if core.local_addr is None:
+            core.local_addr = self.local_addr
+
+    @property
+    def port(self):
+        return self.sock.getsockname()[1]
+
+    def local_addr(self, peer):
+        """SRV_ADDR as a client reaches it: the bound address, or the source address the
+        kernel picks towards the peer (the group when there is no peer)."""
+        host = self.bind[0]
+        if host not in ("", "0.0.0.0", "::"):
+            return host
+        dst = peer[0] if peer else (self.core.cfg.grp[0])
+        try:
+            with socket.socket(socket.AF_INET6 if _is_v6(dst) else socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.connect((dst, 9))
+                return s.getsockname()[0]
+        except OSError:
+            return None
+
+    async def start(self):
+        loop = asyncio.get_running_loop()
+        self.sock = make_socket(self.bind, self.mc_if, self.mc_ttl, self.mc_loop)
+        self.core.cfg.srv_port = self.port
+        self.transport, _ = await loop.create_datagram_endpoint(lambda: _Proto(self), sock=self.sock)
+        log.info("listening on %s:%d, group %s:%d, multicast if %s ttl %d", self.bind[0], self.port,
+                 self.core.cfg.grp[0], self.core.cfg.grp[1], self.mc_if or "default", self.mc_ttl)
+        self._reschedule()
+        if self.status_every:
+            self._status = loop.call_later(self.status_every, self._status_line)
+        return self
+
+    def _io(self, out):
+        t = self.transport
+        for buf, dst in out:
+            if self.on_send is not None:
+                self.on_send(buf, dst)
+            if t is not None and not t.is_closing():
+                t.sendto(buf, dst)
+        self._reschedule()
+
+    def _reschedule(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        d = self.core.next_deadline()
+        if d is None or self.transport is None:
+            return
+        delay = max(d - now_ms(), 0) / 1000.0
+        self._timer = asyncio.get_running_loop().call_later(delay, self._fire)
+
+    def _fire(self):
+        self._timer = None
+        self._io(self.core.tick(now_ms()))
+
+    def update(self, path, value, cf=None):
+        """A new value for a resource (from the application / the demo updater)."""
+        self._io(self.core.update(path, value, now_ms(), cf))
+
+    def _status_line(self):
+        st = self.core.status()
+        parts = ["%s T=%s COUNT~%d notif=%d%s" % (g["path"], g["token"], g["count"], g["notifications"],
+                                                  " (counting)" if g["round_open"] else "")
+                 for g in st["groups"]]
+        parts += ["%s trad=%d" % kv for kv in st["traditional"].items()]
+        s = st["stats"]
+        log.info("status: %s | rx %d tx %d (mc %d) bad %d dup %d pending %d", "; ".join(parts) or "no observers",
+                 s["rx"], s["tx"], s["mc_tx"], s["malformed"] + s["bad_option"] + s["not_found"] + s["method"]
+                 + s["too_large"] + s["bad_request"], s["dup"], st["pending"])
+        self._status = asyncio.get_running_loop().call_later(self.status_every, self._status_line)
+
+    async def stop(self):
+        """Cancel every group observation on the wire (§2.5), then close."""
+        if self.transport is None:
+            return
+        self._io(self.core.shutdown(now_ms()))
+        for h in (self._timer, self._status):
+            if h is not None:
+                h.cancel()
+        self._timer = self._status = None
+        await asyncio.sleep(0)
+        self.transport.close()
+        self.transport = None
+
+
+async def serve_for(core, seconds, **kw):
+    """Run a driver for a while (tests, benchmarks)."""
+    d = ServerDriver(core, **kw)
+    await d.start()
+    t0 = time.monotonic()
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        await d.stop()
+    return time.monotonic() - t0
