@@ -11,7 +11,7 @@
 # C (§2.2): C = Q xor D: the Q wave with one packet per RTT set to the opposite value. The client
 #   generates a D packet (and regenerates one when none came back within t_max, RFC 9506 §4.2.1);
 #   each endpoint reflects a received D on its next packet to that peer. D is never put on the first
-#   or the last packet of a block, so a receiver cannot mistake it for a block edge.
+#   x packets nor on the last packet of a block, so a receiver cannot mistake it for a block edge.
 #
 # Event bits (our encoding; "Event bits MAY encode loss and delay information", §3.1). What the
 # sender measured on the flow it RECEIVES from that peer, so the peer and any probe learn it:
@@ -195,10 +195,11 @@ class PMEndpoint:
             v = (q << 6) | (s << 5)
         else:
             c = q
-            if 0 < pos < n - 1:  # never the first or last packet of a block
+            if self.x <= pos < n - 1:  # never near the start or on the last packet of a block
                 mark = st.d_pend
                 if not mark and self.role == CLIENT:
                     # generation, and regeneration after t_max without the D coming back (RFC 9506 §4.2.1)
+                    # (only after t_max: a probe then rejects D-to-D periods longer than t_max)
                     mark = not st.d_ever or ticks_diff(now_ms, st.d_t) > self.t_max
                 if mark:
                     c ^= 1

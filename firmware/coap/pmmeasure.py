@@ -47,6 +47,9 @@ class Meter:
         self.cnt = 0        # packets counted in the current block
         self.pend = 0       # packets of the other marking seen since a candidate edge
         self.pend_t = 0
+        self.lastd = False  # the previous packet was taken as a D at once
+        self.blk8 = 0       # smoothed received block size x 8
+        self.dlim = self.n >> 1  # a flip before this count is a D (pattern 1)
         self.first = True
         self.blocks = 0     # closed sender blocks accounted (a burst counts as several)
         self.lost = 0       # packets lost over the accounted blocks (may dip below 0 by reordering)
@@ -109,9 +112,18 @@ class Meter:
         if self.pend == 0:
             if b == self.mark:
                 self.cnt += 1
+                self.lastd = False
                 return NOT_D
-            if pat and self.cnt < self.n - self.x:
+            if self.lastd:  # two flips in a row: that "D" was the start of the next block
+                self.lastd = False
+                self.cnt -= 1
+                self.pend = 2
+                if self.pend >= self.x:
+                    self._edge(b)
+                return NOT_D
+            if pat and self.cnt < self.dlim:  # well before the expected edge: a D
                 self.cnt += 1
+                self.lastd = True
                 return D_NOW
             self.pend = 1
             self.pend_t = now
@@ -149,6 +161,15 @@ class Meter:
             while k * n < blk:
                 k += 2
             self.bursts += 1
+        elif blk <= n:
+            # expected edge from the received block sizes: avg - x - 2 sigma (sigma^2 ~ the losses)
+            a8 = self.blk8 = (blk << 3) if not self.blk8 else self.blk8 + blk - (self.blk8 >> 3)
+            miss = n - (a8 >> 3) + 1
+            r = 1
+            while r * r < miss:
+                r += 1
+            lim = (a8 >> 3) - self.x - 2 * r
+            self.dlim = lim if lim > n >> 1 else n >> 1
         self.blocks += k
         self.lost += k * n - blk
 

@@ -118,36 +118,41 @@ def test_spin_client_flips_server_echoes():
 
 def test_c_bit_generation_reflection_regeneration():
     n = 16
-    c = pm.PMEndpoint("client", pattern=1, n=n, t_max=500)
-    s = pm.PMEndpoint("server", pattern=1, n=n, t_max=500)
+    x = 2
+    c = pm.PMEndpoint("client", pattern=1, n=n, x=x, t_max=500)
+    s = pm.PMEndpoint("server", pattern=1, n=n, x=x, t_max=500)
     srv, cli = ("s", 1), ("c", 2)
-    # first packet of a block never carries D; the second does (generation)
-    v0 = c.tx(srv, 0)
-    v1 = c.tx(srv, 1)
-    assert v0 == 0x80 and v1 == 0xC0  # Q=0, second packet flipped
+    # D is never on the first x packets of a block: generation on packet x
+    vs = [c.tx(srv, k) for k in range(x + 2)]
+    assert vs == [0x80] * x + [0xC0, 0x80]
     assert c.d_sent == 1
-    for v, t in ((v0, 10), (v1, 11)):
-        s.rx(cli, v, t)
-    # the server reflects on its next packet (not the first of its block)
-    r0 = s.tx(cli, 12)
-    r1 = s.tx(cli, 13)
-    assert r0 == 0x80 and r1 == 0xC0
-    c.rx(srv, r0, 22)
-    c.rx(srv, r1, 23)
-    assert c.meter(srv).samples() == [22]  # sent at 1, back at 23
+    for k, v in enumerate(vs):
+        s.rx(cli, v, 10 + k)
+    # the server reflects on its next packet that may carry it
+    rs = [s.tx(cli, 20 + k) for k in range(x + 1)]
+    assert rs == [0x80] * x + [0xC0]
+    for k, r in enumerate(rs):
+        c.rx(srv, r, 30 + k)
+    assert c.meter(srv).samples() == [30 + x - x]  # sent at x, back at 30 + x
     # the client reflects at once
-    assert c.tx(srv, 30) == 0xC0
-    # nothing comes back: no new D until t_max has passed, then regeneration
-    assert c.tx(srv, 400) == 0x80
-    assert c.tx(srv, 531) == 0xC0
+    assert c.tx(srv, 40) == 0xC0
+    # nothing comes back: regeneration after t_max
+    assert c.tx(srv, 540) == 0x80
+    assert c.tx(srv, 541) == 0xC0
     assert c.d_sent == 3
+    # without an RTT estimate: after t_max
+    c2 = pm.PMEndpoint("client", pattern=1, n=n, x=x, t_max=500)
+    for k in range(x + 1):
+        c2.tx(srv, k)
+    assert c2.tx(srv, 500) == 0x80
+    assert c2.tx(srv, 503) == 0xC0
 
 
 def test_c_bit_spurious_d_not_multiplied():
     c = pm.PMEndpoint("client", pattern=1, n=16)
     srv = ("s", 1)
-    for t in range(5):
-        c.tx(srv, t)  # the D went out at t=1
+    for t in range(6):
+        c.tx(srv, t)  # the D went out at t=4
     c.rx(srv, 0x80, 10)
     c.rx(srv, 0xC0, 11)  # back: sample
     assert c.meter(srv).rn == 1

@@ -1,0 +1,212 @@
+# PM measurement (coap.pmmeasure.Meter and PMEndpoint figures) on a simulated network with a fake
+# clock: loss from Q/C blocks (RFC 9506 §3.1: reordering tolerance, bursts), RTT from S edges
+# (RFC 9312, spurious edges) and from C delay packets. Runs under CPython and the MicroPython unix port.
+import heapq
+
+from coap import pm
+from coap.pmmeasure import Meter, D_NOW, D_DEFERRED
+
+
+class Rng:
+    # a small LCG: the same sequence on both runtimes
+    def __init__(self, seed):
+        self.s = seed & 0x7FFFFFFF
+
+    def below(self, k):
+        self.s = (self.s * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self.s >> 8) % k
+
+
+SRV = ("192.0.2.1", 5683)
+CLI = ("192.0.2.2", 40000)
+
+
+def sim(pattern, n=64, loss_pm=0, delay=20, count=2000, interval=0, reorder_pm=0, reorder_ms=7,
+        seed=1, timeout=None, t_max=1000):
+    """Client <-> probe <-> server. interval=0: one request at a time (next on response or timeout);
+    else a request every interval ms. Loss (per mille) and delay apply on each direction, before the
+    probe on the way up and before the probe on the way down (it sees what the receiver sees)."""
+    rng = Rng(seed)
+    c = pm.PMEndpoint("client", pattern=pattern, n=n, t_max=t_max)
+    s = pm.PMEndpoint("server", pattern=pattern, n=n, t_max=t_max)
+    up = Meter(n, t_max=t_max)
+    dn = Meter(n, t_max=t_max)
+    sent = [0, 0]
+    lost = [0, 0]
+    ev = []
+    seq = [0]
+    if timeout is None:
+        timeout = 4 * delay + 20
+
+    def push(t, kind, val):
+        seq[0] += 1
+        heapq.heappush(ev, (t, seq[0], kind, val))
+
+    def send(direction, t, val, kind):
+        sent[direction] += 1
+        if rng.below(1000) < loss_pm:
+            lost[direction] += 1
+            return
+        extra = reorder_ms if reorder_pm and rng.below(1000) < reorder_pm else 0
+        push(t + delay + extra, kind, val)
+
+    nreq = [0]
+    cur = [0]
+
+    def client_send(t):
+        nreq[0] += 1
+        cur[0] = nreq[0]
+        send(0, t, c.tx(SRV, t), 1)
+        if not interval:
+            push(t + timeout, 3, nreq[0])
+
+    push(0, 0, 0)
+    while ev:
+        t, _, kind, val = heapq.heappop(ev)
+        if kind == 0:  # periodic client tick
+            if nreq[0] < count:
+                client_send(t)
+                if interval:
+                    push(t + interval, 0, 0)
+        elif kind == 1:  # request reaches the probe then the server, answered at once
+            up.rx(val, t)
+            s.rx(CLI, val, t)
+            send(1, t, s.tx(CLI, t, val), 2)
+        elif kind == 2:
+            dn.rx(val, t)
+            c.rx(SRV, val, t)
+            if not interval and nreq[0] < count:
+                client_send(t)
+        elif kind == 3 and val == cur[0] and nreq[0] < count:  # timeout: next request
+            client_send(t)
+    return c, s, up, dn, sent, lost
+
+
+def pct(m):
+    return 100.0 * m.lost / (m.blocks * m.n)
+
+
+def near(a, b, tol):
+    return abs(a - b) <= tol
+
+
+def test_lockstep_pattern0_loss_and_rtt():
+    c, s, up, dn, sent, lost = sim(0, loss_pm=50, delay=20, count=3000, seed=7)
+    true_up = 100.0 * lost[0] / sent[0]
+    true_dn = 100.0 * lost[1] / sent[1]
+    sm = s.meter(CLI)
+    cm = c.meter(SRV)
+    assert sm.blocks * 64 >= 2000 and cm.blocks * 64 >= 2000
+    assert near(pct(sm), true_up, 1.0), (pct(sm), true_up)
+    assert near(pct(up), true_up, 1.0)
+    assert near(pct(cm), true_dn, 1.0), (pct(cm), true_dn)
+    assert near(pct(dn), true_dn, 1.0)
+    assert cm.rtt_median() == 40 and cm.rmin == 40 and cm.rmax == 40  # request -> echo
+    assert sm.rtt_median() == 40 and up.rtt_median() == 40 and dn.rtt_median() == 40
+
+
+def test_pipelined_pattern1_loss_and_rtt():
+    c, s, up, dn, sent, lost = sim(1, loss_pm=100, delay=50, count=3000, interval=2, seed=3, t_max=300)
+    true_up = 100.0 * lost[0] / sent[0]
+    true_dn = 100.0 * lost[1] / sent[1]
+    sm, cm = s.meter(CLI), c.meter(SRV)
+    assert near(pct(sm), true_up, 1.0), (pct(sm), true_up)
+    assert near(pct(up), true_up, 1.0)
+    assert near(pct(cm), true_dn, 1.0), (pct(cm), true_dn)
+    assert near(pct(dn), true_dn, 1.0)
+    assert cm.rn >= 10 and cm.rtt_median() == 100  # D out and back
+    for m in (sm, up, dn):  # D to D: one RTT plus the wait for the client's next packet (< 2 ms)
+        assert 100 <= m.rtt_median() <= 102, m.rtt_median()
+    assert sm.bursts == 0 and cm.bursts == 0
+
+
+def test_pattern1_no_loss_is_exact():
+    c, s, up, dn, sent, lost = sim(1, loss_pm=0, delay=20, count=1000, interval=2, seed=5)
+    for m in (s.meter(CLI), c.meter(SRV), up, dn):
+        assert m.lost == 0 and m.bursts == 0 and m.blocks == 15, (m.lost, m.blocks)
+
+
+def test_reordering_tolerated():
+    c, s, up, dn, sent, lost = sim(1, loss_pm=20, delay=20, count=3000, interval=2, seed=11,
+                                   reorder_pm=30, reorder_ms=5)
+    true_up = 100.0 * lost[0] / sent[0]
+    sm = s.meter(CLI)
+    assert near(pct(sm), true_up, 1.0), (pct(sm), true_up)
+    assert sm.bursts == 0
+    assert 40 <= c.meter(SRV).rtt_median() <= 44
+    assert 40 <= sm.rtt_median() <= 44
+    c, s, up, dn, sent, lost = sim(0, loss_pm=20, delay=20, count=3000, interval=2, seed=11,
+                                   reorder_pm=30, reorder_ms=5)
+    assert near(pct(s.meter(CLI)), 100.0 * lost[0] / sent[0], 1.0)
+
+
+def test_q_reordering_at_edge_counts_to_old_block():
+    m = Meter(8, x=2)
+    seq = [0] * 8 + [1] * 8 + [0] * 8
+    seq[7], seq[8] = seq[8], seq[7]  # the first packet of block 2 overtakes the last of block 1
+    for k, b in enumerate(seq):
+        m.rx(b << 6, k)
+    assert m.blocks == 2 and m.lost == 0 and m.last_blk == 8
+
+
+def test_q_burst_loss_of_a_whole_block():
+    m = Meter(16)
+    wave = []
+    for blk in range(6):
+        wave += [blk & 1] * 16
+    del wave[32:48]   # block 2 vanishes
+    del wave[20:23]   # and 3 packets of block 1
+    for k, b in enumerate(wave):
+        m.rx(b << 6, k)
+    # blocks 0, [1 + 3 merged as 3 blocks], 4 closed; block 5 open
+    assert m.bursts == 1
+    assert m.blocks == 5 and m.lost == 19
+
+
+def test_spin_spurious_edges_rejected():
+    m = Meter(64)
+    t = 0
+    s = 0
+    for k in range(20):  # 10 packets per 50 ms half period
+        if k % 10 == 0:
+            s ^= 1
+        m.rx(s << 5, t)
+        t += 5
+    # now a reordered packet of the old value arrives just after the edge
+    s ^= 1
+    m.rx(s << 5, t)
+    m.rx((s ^ 1) << 5, t + 1)
+    m.rx(s << 5, t + 2)
+    t += 5
+    for k in range(9):
+        m.rx(s << 5, t)
+        t += 5
+    s ^= 1
+    m.rx(s << 5, t)
+    assert m.spurious == 2
+    assert m.samples() == [50, 50]
+
+
+def test_d_classification():
+    m = Meter(16, x=2)
+    out = []
+    bits = [0] * 16 + [1] * 16
+    bits[5] = 1       # D in the middle of block 0
+    bits[15] = 1      # the last packet of block 0 flipped: looks like the edge, confirmed next
+    bits[30] = 0      # near the end of block 1 (cnt >= n - x): decided at the next packet
+    for k, b in enumerate(bits):
+        out.append(m.rx(0x80 | (b << 6), k))
+    assert out[5] == D_NOW
+    assert D_DEFERRED in out[30:]
+    assert m.blocks == 1
+
+
+def test_report_line_and_summary():
+    c, s, up, dn, sent, lost = sim(0, loss_pm=10, delay=10, count=400, seed=2)
+    d = s.stats()
+    f = d["peers"]["%s:%d" % CLI]
+    for k in ("loss_pct", "rtt_ms", "blocks", "lost", "rtt_n", "event", "tx"):
+        assert k in f
+    line = s.meter(CLI).line("cli")
+    assert line.startswith("pm cli pat=0") and "loss=" in line and "rtt=" in line
+    assert len(s.lines()) == 1
