@@ -59,7 +59,7 @@ def parser():
     a("--policy", type=_policy, default=1,
       help="when group-observed resources start a group observation: first (default), start, never, or K observers")
     a("--interval", type=float, default=3.0, help="at most one notification per resource every S seconds (3)")
-    a("--m", type=int, default=8, help="rough counting: confirmations wanted per round, M (8)")
+    a("--m", type=int, default=32, help="rough counting: confirmations wanted per round, M (32)")
     a("--d", type=float, default=4, help="rough counting: dampener D (4)")
     a("--wait", type=float, default=452.0, help="MAX_CONFIRMATION_WAIT in seconds (452)")
     a("--every", type=int, default=10, help="notifications between count updates when the estimate holds (10)")

@@ -42,7 +42,7 @@ class Config:
     SRV_ADDR advertised in tp_info (None: ask the driver's local_addr(peer))."""
 
     def __init__(self, grp=("224.0.1.187", 5683), srv_addr=None, srv_port=5683,
-                 notify_interval_ms=3000, token_len=4, m=8, d=4,
+                 notify_interval_ms=3000, token_len=4, m=32, d=4,
                  wait_ms=MAX_CONFIRMATION_WAIT_MS, every=10, first_after=1, path_mtu=1280,
                  max_payload=1024, max_pending=2000, dedup_max=20000, con_every=20,
                  security=None, log_rate=20):
