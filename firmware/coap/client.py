@@ -45,26 +45,28 @@ class Stats:
 
 class Observation:
     """One observed resource. The app reads .state, .value (Observe baseline), .error."""
+    # Class-level defaults: an instance stores only what it uses (RAM per observation).
+    src = None          # accepted source (SRV_ADDR, SRV_PORT) (§3.2 step 1) when not dest
+    grp = None          # (GRP_ADDR, GRP_PORT) of a group observation
+    ph_req = None       # rebuilt phantom registration request (§3.2 steps 2-3)
+    timer = None        # due time: MRFD feedback (GROUP, PROXY) or re-registration (REG, TRAD)
+    on_end = None       # on_end(observation, reason)
+    proxied = False     # registered through a proxy (§8)
+    retried = False     # a malformed informative response already caused one retry (§3.2)
+    error = None
 
-    def __init__(self, dest, opts, cb, on_end, proxied):
+    def __init__(self, dest, opts, cb, tok):
         self.dest = dest        # (host, port) the registration goes to (server, or proxy §8)
         self.opts = opts        # request options besides Observe: Uri-Path, Uri-Query, Proxy-Uri...
         self.cb = cb            # cb(payload, content_format, observe, via)
-        self.on_end = on_end    # on_end(observation, reason) or None
-        self.proxied = proxied
         self.state = REG
-        self.tok0 = b""         # the client's own registration token
-        self.token = b""        # local token: tok0, or T of the group observation (§3.2 step 3)
-        self.src = dest         # accepted notification source (SRV_ADDR, SRV_PORT) (§3.2 step 1)
-        self.grp = None         # (GRP_ADDR, GRP_PORT)
-        self.ph_req = None      # rebuilt phantom registration request (§3.2 steps 2-3)
+        self.token = tok        # local token: our own, or T of the group observation (§3.2 step 3)
         self.value = -1         # Observe baseline (-1: none yet)
         self.t = 0              # time of the baseline
-        self.tx = None          # CON in flight: [mid, bytes, retransmissions, deadline, timeout]
-        self.fb = None          # time the MRFD feedback is due
-        self.rereg = None       # time to re-register (Max-Age expiry, or back-off)
-        self.retried = False    # a malformed informative response already caused one retry
-        self.error = None
+
+    def source(self):
+        """Where notifications are accepted from (§2.3; the proxy in §8)."""
+        return self.dest if self.src is None else self.src
 
     def __repr__(self):
         return "<Observation %r state=%d value=%d>" % (self.opts, self.state, self.value)
@@ -89,6 +91,7 @@ class Client:
         self.respond_to = feedback_method or feedback.respond_to
         self.stats = Stats()
         self.obs = []
+        self.txs = []           # CONs in flight: [observation, mid, bytes, retransmissions, deadline, timeout]
         self.out = []           # [(bytes, (host, port))] to send
         self.groups = {}        # (GRP_ADDR, GRP_PORT) -> number of observations using it
         self.forgotten = []     # [(token, source)]: RST the next notification (RFC 7641 §3.6)
@@ -117,8 +120,11 @@ class Client:
                 raise ValueError("Observe/MRFD are set by the client")
             if num == options.PROXY_URI or num == options.PROXY_SCHEME:
                 proxied = True
-        o = Observation(dest, list(opts), cb, on_end, proxied)
-        o.tok0 = o.token = self._new_token()
+        o = Observation(dest, tuple(opts), cb, self._new_token())
+        if proxied:
+            o.proxied = True
+        if on_end is not None:
+            o.on_end = on_end
         self.obs.append(o)
         self._register(o, now)
         return o
@@ -129,7 +135,7 @@ class Client:
         if o.state == TRAD:
             self._send(self._request(NON, o.token, o.opts, 1, o.dest, now), o.dest)
         elif rst and o.state != ENDED:
-            self.forgotten.append((o.token, o.src))
+            self.forgotten.append((o.token, o.src or o.dest))
             if len(self.forgotten) > 4:
                 self.forgotten.pop(0)
         self._end(o, "cancelled", quiet=True)
@@ -141,39 +147,49 @@ class Client:
             self.out = []
         return out
 
+    def pending(self, o):
+        """True while o has a CON registration in flight."""
+        for tx in self.txs:
+            if tx[0] is o:
+                return True
+        return False
+
     def next_deadline(self):
         """Earliest time poll() has work, or None."""
         best = None
+        for tx in self.txs:
+            if best is None or ticks_diff(tx[4], best) < 0:
+                best = tx[4]
         for o in self.obs:
-            for t in (o.tx[3] if o.tx else None, o.fb, o.rereg):
-                if t is not None and (best is None or ticks_diff(t, best) < 0):
-                    best = t
+            t = o.timer
+            if t is not None and (best is None or ticks_diff(t, best) < 0):
+                best = t
         return best
 
     def poll(self, now):
         """Run the timers: CON retransmission (RFC 7252 §4.2), MRFD feedback (§5.1), re-registration."""
-        k = 0
-        while k < len(self.obs):
-            o = self.obs[k]
-            k += 1
-            tx = o.tx
-            if tx is not None and ticks_diff(now, tx[3]) >= 0:
-                if tx[2] >= self.max_retransmit:
-                    o.tx = None
+        for tx in list(self.txs) if self.txs else ():
+            if ticks_diff(now, tx[4]) >= 0:
+                o = tx[0]
+                if tx[3] >= self.max_retransmit:
+                    self.txs.remove(tx)
                     self._end(o, "timeout")
-                    k -= 1
                     continue
-                tx[2] += 1
-                tx[4] *= 2
-                tx[3] = ticks_add(now, tx[4])
-                self._send(tx[1], o.dest)
-            if o.fb is not None and ticks_diff(now, o.fb) >= 0:
-                o.fb = None
-                self.stats.feedback += 1
-                self._send(feedback.request(self._next_mid(), o.tok0, o.opts, self._pm_opt(o.dest, now)), o.dest)
-            if o.rereg is not None and ticks_diff(now, o.rereg) >= 0:
-                o.rereg = None
-                self._register(o, now)
+                tx[3] += 1
+                tx[5] *= 2
+                tx[4] = ticks_add(now, tx[5])
+                self._send(tx[2], o.dest)
+        for o in list(self.obs) if self.obs else ():
+            t = o.timer
+            if t is not None and ticks_diff(now, t) >= 0:
+                o.timer = None
+                if o.state == GROUP or o.state == PROXY:
+                    self.stats.feedback += 1
+                    # a fresh token: this registration is only counted (No-Response 26)
+                    self._send(feedback.request(self._next_mid(), self._new_token(), o.opts,
+                                                self._pm_opt(o.dest, now)), o.dest)
+                else:
+                    self._register(o, now)
 
     # ---------------- datagrams in ----------------
 
@@ -246,7 +262,8 @@ class Client:
         wrong_src = False
         for o in self.obs:
             if m.token_is(o.token):
-                if src == o.src:
+                s = o.src
+                if src == (o.dest if s is None else s):
                     return o
                 wrong_src = True
         st = self.stats
@@ -272,19 +289,18 @@ class Client:
 
     def _ack_or_rst(self, m, src, now):
         """ACK or RST: matches the CON we have in flight by Message ID (RFC 7252 §4.2)."""
-        for o in self.obs:
-            tx = o.tx
-            if tx is not None and tx[0] == m.mid and src == o.dest:
+        for tx in self.txs:
+            o = tx[0]
+            if tx[1] == m.mid and src == o.dest:
                 break
         else:
             self.stats.duplicates += 1  # a late or repeated ACK
             return
+        self.txs.remove(tx)
         if m.type == RST:
-            o.tx = None
             self._end(o, "reset by the server")
-        elif m.code == 0:
-            o.tx = None  # empty ACK: a separate response follows (RFC 7252 §5.2.2)
-            o.rereg = ticks_add(now, _EXCHANGE_LIFETIME)  # ...or we register again
+        elif m.code == 0:  # empty ACK: a separate response follows (RFC 7252 §5.2.2) ...
+            o.timer = ticks_add(now, _EXCHANGE_LIFETIME)  # ... or we register again
         elif not m.token_is(o.token):
             self.stats.dropped["token"] += 1
         else:
@@ -305,7 +321,8 @@ class Client:
         if grp is not None:  # a unicast observation's token on a group socket
             self.stats.dropped["source"] += 1
             return
-        o.tx = None  # a (separate) response ends the exchange
+        if self.txs:
+            self._untx(o)  # a (separate) response ends the exchange
         if code < 0x60:
             if v is None:
                 if st == PROXY:
@@ -318,7 +335,7 @@ class Client:
                 o.state = TRAD
             if o.state == TRAD:
                 ma = m.uint(options.MAX_AGE, 60)
-                o.rereg = ticks_add(now, ma * 1000 + 1000)  # Max-Age expiry -> re-register (RFC 7641 §3.3.1)
+                o.timer = ticks_add(now, ma * 1000 + 1000)  # Max-Age expiry -> re-register (RFC 7641 §3.3.1)
             self._notify(o, m, v, now, VIA_UNICAST, o.state == PROXY)
         elif code == msg.SERVICE_UNAVAILABLE and m.uint(options.CONTENT_FORMAT) == options.CF_INFORMATIVE:
             self._informative(o, m, src, now)
@@ -337,10 +354,10 @@ class Client:
             return
         o.value = v
         o.t = now
-        if mrfd and o.fb is None:
+        if mrfd and o.timer is None:
             q = m.uint(options.MRFD)
             if q is not None and self.respond_to(q, self.rng):
-                o.fb = ticks_add(now, feedback.delay_ms(self.leisure, self.rng))
+                o.timer = ticks_add(now, feedback.delay_ms(self.leisure, self.rng))
         self._deliver(o, m, v, via)
 
     def _deliver(self, o, m, v, via):
@@ -356,7 +373,7 @@ class Client:
         try:
             r = inforesp.parse(bytes(m.payload()))
             if o.proxied:  # §8: the proxy's address and the client's own token; tp_info ignored
-                tok, srv, grp = o.tok0, src, None
+                tok, srv, grp = o.token, src, None
             else:  # step 1: endpoint SRV_ADDR:SRV_PORT -> GRP_ADDR:GRP_PORT (5683 default, parse())
                 if not addr.is_multicast(r.cli_addr):
                     raise ValueError("tp_info: cli_addr is not a multicast address")
@@ -378,7 +395,7 @@ class Client:
             if not o.retried:
                 o.retried = True
                 o.state = REG
-                o.rereg = ticks_add(now, self.backoff)
+                o.timer = ticks_add(now, self.backoff)
                 self.log("coapcast: malformed informative response for %r (%s): re-registering in %d ms"
                          % (o.opts, e, self.backoff))
             else:
@@ -386,14 +403,25 @@ class Client:
                 o.error = "inforesp: %s" % (e,)
                 self._end(o, o.error, quiet=True)
             return
+        # share equal tuples with the other observations (RAM per observation)
+        for x in self.obs:
+            if x.src == srv:
+                srv = x.src
+        for g in self.groups:
+            if g == grp:
+                grp = g
         # step 6: an ongoing traditional observation of this resource (this object) is dropped silently
         if o.grp is not None:
             self._leave(o.grp)
         o.token = tok       # step 3: T is our local token for the group observation
-        o.src = srv
+        if srv != o.dest:
+            o.src = srv
+        elif o.src is not None:
+            o.src = None
         o.grp = grp
         o.ph_req = ph
-        o.rereg = None
+        if o.timer is not None:
+            o.timer = None
         o.value = -1
         o.state = PROXY if o.proxied else GROUP
         if grp is not None:
@@ -414,7 +442,10 @@ class Client:
             self._leave(o.grp)
             o.grp = None
         o.state = ENDED
-        o.tx = o.fb = o.rereg = None
+        if o.timer is not None:
+            o.timer = None
+        if self.txs:
+            self._untx(o)
         if o in self.obs:
             self.obs.remove(o)
         if not quiet and o.error is None:
@@ -428,12 +459,19 @@ class Client:
     def _register(self, o, now):
         """CON GET Observe 0 (§3.1) with RFC 7252 §4.2 retransmission."""
         mid = self._next_mid()
-        pkt = self._request(CON, o.tok0, o.opts, 0, o.dest, now, mid)
+        pkt = self._request(CON, o.token, o.opts, 0, o.dest, now, mid)
         # initial timeout: random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]
         span = int(self.ack_timeout * (self.ack_rand - 1))
         to = self.ack_timeout + ((self.rng.getrandbits(16) * span) >> 16)
-        o.tx = [mid, pkt, 0, ticks_add(now, to), to]
+        self._untx(o)
+        self.txs.append([o, mid, pkt, 0, ticks_add(now, to), to])
         self._send(pkt, o.dest)
+
+    def _untx(self, o):
+        for tx in self.txs:
+            if tx[0] is o:
+                self.txs.remove(tx)
+                return
 
     def _request(self, mtype, tok, opts, observe, dest, now, mid=None):
         o = [(options.OBSERVE, observe)]
@@ -455,7 +493,7 @@ class Client:
         while True:
             t = bytes(self.rng.getrandbits(8) for _ in range(self.token_len))
             for o in self.obs:
-                if o.token == t or o.tok0 == t:
+                if o.token == t:
                     break
             else:
                 return t

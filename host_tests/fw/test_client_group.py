@@ -40,7 +40,7 @@ def grouped(c=None, now=0, path="r", dest=SRV, **kw):
 def test_section4_informative_response_all_six_steps():
     c, ob, s = grouped()
     assert ob.state == client.GROUP
-    assert ob.src == SRV and ob.grp == GRP and c.groups == {GRP: 1}          # step 1
+    assert ob.source() == SRV and ob.grp == GRP and c.groups == {GRP: 1}          # step 1
     assert ob.token == T                                                     # step 3
     ph = msg.decode(ob.ph_req)                                               # step 2
     assert ph.code == msg.GET and ph.token_is(T) and ph.uint(o.OBSERVE) == 0 and ph.path() == "/r"
@@ -74,7 +74,7 @@ def test_cli_port_absent_means_5683_and_other_ports_are_used():
     c.recv(info(ob.token, cli_port=None), SRV, 1)
     assert ob.grp == ("233.252.0.23", 5683)
     c2, ob2, s2 = grouped(grp=h("ff0500000000000000000000000000fd"), cli_port=7777, srv_port=6000)
-    assert ob2.grp == ("ff05::fd", 7777) and ob2.src == ("192.0.2.10", 6000)
+    assert ob2.grp == ("ff05::fd", 7777) and ob2.source() == ("192.0.2.10", 6000)
 
 
 def test_multicast_cancellation_from_the_right_source_only():
@@ -119,7 +119,7 @@ def test_mrfd_feedback_goes_to_the_original_destination_after_leisure():
     dest = ("192.0.2.99", 5683)   # the registration went here; notifications come from SRV
     c = mk(leisure_ms=1000)
     c, ob, s = grouped(c, dest=dest)
-    assert ob.src == SRV
+    assert ob.source() == SRV and ob.dest == dest
     c.recv(notif(11, extra=[(o.MRFD, 0)]), SRV, 10000, GRP)  # Q = 0: every client answers
     dl = c.next_deadline()
     assert dl is not None and 10000 <= dl < 11000
@@ -130,12 +130,13 @@ def test_mrfd_feedback_goes_to_the_original_destination_after_leisure():
     assert len(out) == 1 and out[0][1] == dest
     m = out[0][0]
     assert m.type == msg.NON and m.code == msg.GET and m.uint(o.OBSERVE) == 0 and m.path() == "/r"
-    assert m.uint(o.NO_RESPONSE) == 26 and m.opt_len(o.MRFD) == 0 and m.token_is(ob.tok0)
+    assert m.uint(o.NO_RESPONSE) == 26 and m.opt_len(o.MRFD) == 0 and m.tkl == 4 and not m.token_is(T)
     assert c.stats.feedback == 1 and c.next_deadline() is None and len(s.got) == 2
 
 
 def test_mrfd_probability_follows_q():
     c, ob, s = grouped(mk(seed=7, leisure_ms=0))
+    ob.cb = lambda *a: None  # keep no 400 notifications around
     n = 0
     for k in range(400):
         c.recv(notif(11 + k, extra=[(o.MRFD, 2)]), SRV, 100 + k, GRP)
@@ -147,7 +148,7 @@ def test_mrfd_probability_follows_q():
 def test_mrfd_in_last_notif_is_ignored():
     last = msg.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 10), (o.MRFD, 0)], b"v"))
     c, ob, s = grouped(last=last)
-    assert ob.value == 10 and ob.fb is None and c.next_deadline() is None
+    assert ob.value == 10 and ob.timer is None and c.next_deadline() is None
     c.poll(100000)
     assert c.take() == [] and c.stats.feedback == 0
 
@@ -163,7 +164,7 @@ def test_informative_response_replaces_traditional_observation():
     c.recv(info(ob.token), SRV, 6002)
     assert ob.state == client.GROUP and ob.token == T and c.next_deadline() is None
     sent(c)
-    c.recv(resp(msg.CON, msg.CONTENT, 600, ob.tok0, 4, b"old trad"), SRV, 6003)
+    c.recv(resp(msg.CON, msg.CONTENT, 600, bytes(r.token()), 4, b"old trad"), SRV, 6003)
     out = sent(c)
     assert out[0][0].type == msg.RST and c.stats.dropped["token"] == 1   # old token silently dropped
     assert s.got[-1][0] == cbor.dumps("1234")
@@ -174,16 +175,17 @@ def test_behind_a_proxy_own_token_proxy_address_tp_info_ignored():
     c = mk()
     ob, s, r = reg(c, dest=proxy, opts=[(o.PROXY_URI, "coap://192.0.2.10/r")])
     assert r.opt(o.PROXY_URI) is not None and ob.proxied
+    tok0 = bytes(r.token())
     c.recv(msg.empty(msg.ACK, r.mid), proxy, 1)
     ph = msg.to_tim(msg.encode(msg.NON, msg.GET, 0, T, [(o.OBSERVE, 0), (o.PROXY_URI, "coap://192.0.2.10/r")]))
     c.recv(info(ob.token, ph=ph), proxy, 2)
     assert sent(c)[0][0].type == msg.ACK
-    assert ob.state == client.PROXY and ob.token == ob.tok0 and ob.src == proxy and ob.grp is None
+    assert ob.state == client.PROXY and ob.token == tok0 and ob.source() == proxy and ob.grp is None
     assert c.groups == {} and s.got[0][2] == 10
     p = msg.decode(ob.ph_req)
-    assert p.token_is(ob.tok0) and bytes(p.opt(o.PROXY_URI)) == b"coap://192.0.2.10/r"
-    c.recv(notif(11, b"via proxy", tok=ob.tok0), proxy, 3)
-    c.recv(resp(msg.CON, msg.CONTENT, 9, ob.tok0, 12, b"con"), proxy, 4)
+    assert p.token_is(tok0) and bytes(p.opt(o.PROXY_URI)) == b"coap://192.0.2.10/r"
+    c.recv(notif(11, b"via proxy", tok=tok0), proxy, 3)
+    c.recv(resp(msg.CON, msg.CONTENT, 9, tok0, 12, b"con"), proxy, 4)
     assert sent(c)[0][0].type == msg.ACK
     c.recv(notif(13, b"direct from SRV"), SRV, 5, GRP)
     assert [g[0] for g in s.got[1:]] == [b"via proxy", b"con"] and c.stats.dropped["token"] == 1
@@ -198,7 +200,7 @@ def test_malformed_informative_response_reregisters_once_then_withdraws():
     assert c.next_deadline() == 101 + 10000
     c.poll(101 + 10000)
     rr = sent(c)[0][0]
-    assert rr.type == msg.CON and rr.uint(o.OBSERVE) == 0 and rr.path() == "/r" and rr.token_is(ob.tok0)
+    assert rr.type == msg.CON and rr.uint(o.OBSERVE) == 0 and rr.path() == "/r" and rr.token_is(r.token())
     c.recv(info(ob.token, mid=0x101, grp=h("c0000201")), SRV, 10200)   # cli_addr not multicast
     assert len(c.logs) == 2 and "withdrawing" in c.logs[1] and ob.state == client.ENDED
     assert "cli_addr" in ob.error and c.stats.dropped["inforesp"] == 2

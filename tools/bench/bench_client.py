@@ -1,0 +1,49 @@
+# Board-client budgets (issue 3): heap after importing the client from .mpy, bytes per group
+# observation, 8 group observations in a 96k heap, notification hot path (median us, allocations).
+import os
+import subprocess
+import sys
+
+from run import HERE, ROOT, MICROPYTHON, FIRMWARE, kv, run_cpy
+
+
+def _mpy():
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import mpy
+    out = os.path.join(ROOT, "build", "bench-mpy")
+    dest, _ = mpy.build(out, "unix")
+    return dest
+
+
+def _mp(mpydir, mode, heap):
+    env = dict(os.environ, MICROPYPATH=".frozen:" + mpydir)
+    p = subprocess.run([MICROPYTHON, "-X", "heapsize=" + heap, os.path.join(HERE, "mp_client.py"), mode],
+                       capture_output=True, text=True, env=env, cwd=ROOT)
+    if p.returncode:
+        print(p.stdout, p.stderr)
+    return kv(p.stdout)
+
+
+def run():
+    d = _mpy()
+    imp = _mp(d, "import", "192k")
+    obs = _mp(d, "obs", "192k")
+    hold = _mp(d, "hold8", "96k")
+    hot = _mp(d, "hot", "192k")
+    cp = run_cpy("mp_client.py")
+    print("== board client (unix port, from .mpy)")
+    print("  %-52s %10s   target" % ("", "figure"))
+    print("  %-52s %10s   <= 40960 B" % ("heap after `import coapcast` (bytes)", imp.get("import_heap_bytes", "?")))
+    print("  %-52s %10s   <= 512 B" % ("per group observation (bytes)", obs.get("per_group_observation_bytes", "?")))
+    print("  %-52s %10s" % ("  all in one group (bytes)", obs.get("per_group_observation_shared_group_bytes", "?")))
+    print("  %-52s %10s   = 1" % ("holds 8 group observations in -X heapsize=96k", hold.get("hold_ok", "?")))
+    print("  %-52s %10s" % ("  heap in use then (bytes)", hold.get("heap_used", "?")))
+    print("  %-52s %10s   <= 15 us" % ("notification hot path, datagram -> callback: median us", hot.get("hot_median_us", "?")))
+    print("  %-52s %10s" % ("  p90 us", hot.get("hot_p90_us", "?")))
+    print("  %-52s %10s   = payload view" % ("  heap bytes allocated per notification", hot.get("hot_alloc_bytes", "?")))
+    print("  %-52s %10s" % ("  of which the payload memoryview (bytes)", hot.get("payload_view_bytes", "?")))
+    print("  %-52s %10s" % ("CPython: hot path median us", cp.get("hot_median_us", "?")))
+
+
+if __name__ == "__main__":
+    run()
