@@ -88,6 +88,43 @@ def test_libcoap_time_traditional_observation(tmp_path, libcoap_server):
     assert _lines(out, "state")[0][:2] == ["1", "groups"], out  # TRAD
 
 
+ASYNC_CLIENT = r'''
+import sys, asyncio, coapcast
+port = int(sys.argv[1])
+got = []
+ticks = [0]
+c = coapcast.Client("127.0.0.1", 0)
+c.observe("coap://127.0.0.1:%d/time" % port, lambda p, cf, v, via: got.append(v))
+
+async def other():  # the app's own task keeps running
+    while True:
+        ticks[0] += 1
+        await asyncio.sleep(0.01)
+
+async def main():
+    t = asyncio.create_task(c.task())
+    o = asyncio.create_task(other())
+    for _ in range(150):
+        if len(got) >= 3:
+            break
+        await asyncio.sleep(0.1)
+    t.cancel()
+    o.cancel()
+    print("async", len(got), ticks[0])
+
+asyncio.run(main())
+'''
+
+
+def test_libcoap_observation_as_an_asyncio_task(tmp_path, libcoap_server):
+    p = tmp_path / "mp_async.py"
+    p.write_text(ASYNC_CLIENT)
+    r = run_micropython(str(p), [str(libcoap_server)], timeout=60)
+    out = r.stdout + r.stderr
+    n, ticks = [int(x) for x in _lines(out, "async")[0]]
+    assert n >= 3 and ticks >= 10, out  # the other task ran (every 10 ms) while observing
+
+
 class Peer(threading.Thread):
     """A §4 server: empty ACK + CON 5.03 informative response, then multicast notifications."""
 
