@@ -280,7 +280,7 @@ class Client:
                     return None
                 break
         if m.type == CON and grp is None:
-            self._send(msg.empty(RST, m.mid), src)
+            self._reply(RST, m, src, (self._dk - 1) % _DEDUP)  # a duplicate gets the RST again
         return None
 
     def _reply(self, mtype, m, src, j):
@@ -410,7 +410,11 @@ class Client:
         for g in self.groups:
             if g == grp:
                 grp = g
-        # step 6: an ongoing traditional observation of this resource (this object) is dropped silently
+        # step 6: an ongoing traditional observation of this resource is dropped silently (no
+        # deregistration to the server): this object's own, or another one of the same resource
+        for x in list(self.obs):
+            if x is not o and x.state == TRAD and x.dest == o.dest and x.opts == o.opts:
+                self._end(x, "replaced by a group observation")
         if o.grp is not None:
             self._leave(o.grp)
         o.token = tok       # step 3: T is our local token for the group observation

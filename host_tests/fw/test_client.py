@@ -190,6 +190,8 @@ def test_rst_for_unexpected_con():
     out = sent(c)
     assert [(m.type, m.mid, m.code) for m, d in out] == [(msg.RST, 5, 0), (msg.RST, 6, 0), (msg.RST, 7, 0)]
     assert c.stats.dropped["token"] == 1 and c.stats.dropped["code"] == 1
+    c.recv(resp(msg.CON, msg.CONTENT, 5, b"\x01\x02\x03\x09", 1, b"?"), SRV, 150)  # duplicate: RST again
+    assert [(m.type, m.mid) for m, d in sent(c)] == [(msg.RST, 5)] and c.stats.duplicates == 1
     c.recv(resp(msg.NON, msg.CONTENT, 8, b"\x01\x02\x03\x09", 1, b"?"), SRV, 100)
     assert c.take() == [] and c.stats.dropped["token"] == 2 and len(s.got) == 1
 

@@ -206,3 +206,15 @@ def test_malformed_informative_response_reregisters_once_then_withdraws():
     assert "cli_addr" in ob.error and c.stats.dropped["inforesp"] == 2
     c.recv(notif(11, b"other still works"), SRV, 10300, GRP)
     assert so.got[-1][0] == b"other still works" and c.groups == {GRP: 1}
+
+
+def test_informative_response_drops_another_traditional_observation_of_the_resource():
+    c = mk()
+    trad, st, r = reg(c)
+    c.recv(resp(msg.ACK, msg.CONTENT, r.mid, trad.token, 3, b"t"), SRV, 0)
+    other, so, r2 = reg(c, 1, "other")
+    c.recv(resp(msg.ACK, msg.CONTENT, r2.mid, other.token, 3, b"o"), SRV, 1)
+    c2, ob, s = grouped(c, 2)
+    assert trad.state == client.ENDED and st.ended == ["replaced by a group observation"]
+    assert c.take() == []  # silently: no deregistration sent
+    assert other.state == client.TRAD and ob.state == client.GROUP
