@@ -56,7 +56,8 @@ async def condition(loop, pattern, delay, loss, seed, packets, sem):
         rtt_est = 2 * delay + 1
         if pattern == 0:
             k = max(1, int(math.ceil(packets * rtt_est / 1000.0 / TARGET_S)))
-            per = int(math.ceil(packets / float(k)))
+            # whole blocks per client (+ N/4 to close the last one): only closed blocks are measured
+            per = int(math.ceil(packets / float(k) / N)) * N + N // 4
             clients = [Client(loop, relay.addr, 0, N, t_max=T_MAX, count=per, timeout=(2 * rtt_est + 50) / 1000.0)
                        for _ in range(k)]
         else:
@@ -157,8 +158,24 @@ def table(base, results):
     return ok_all
 
 
+def cost():
+    from run import run_mp, run_cpy
+    mp = run_mp("mp_pm.py")
+    cp = run_cpy("mp_pm.py")
+    print("== pm: PMEndpoint cost per message (tx or rx, after warm-up)")
+    print("  %-28s %12s %14s %16s %12s" % ("", "unix port us", "heap B/msg", "B (1 peer)", "CPython us"))
+    for role in ("client", "server"):
+        for pat in (0, 1):
+            k = "%s%d" % (role, pat)
+            print("  %-28s %12s %14s %16s %12s" % ("%s, pattern %d" % (role, pat), mp.get(k + "_us", "?"),
+                                                  mp.get(k + "_alloc_bytes", "?"),
+                                                  mp.get(k + "_endpoint_one_peer_bytes", "?"), cp.get(k + "_us", "?")))
+    print("  target: no heap allocation per message on the board path")
+
+
 def run(quick=False):
     import time
+    cost()
     t0 = time.monotonic()
     packets = 800 if quick else PACKETS
     print("== pm: PM-measured RTT and loss through tools.relay (N=%d, pattern 0: NSTART=1 clients, "
