@@ -18,7 +18,7 @@ from conftest import run_micropython, micropython_bin, FIRMWARE, ROOT
 
 import sys
 sys.path.insert(0, FIRMWARE)
-from coap import msg, inforesp, cbor, addr  # noqa: E402
+from coap import msg, inforespenc, cborenc, addr  # noqa: E402
 from coap import options as o  # noqa: E402
 
 
@@ -169,8 +169,8 @@ class Peer(threading.Thread):
         self.s.sendto(msg.empty(msg.ACK, m.mid), cli)
         ph = msg.to_tim(msg.encode(msg.NON, msg.GET, 0, T, [(o.OBSERVE, 0), (o.URI_PATH, "r")]))
         last = msg.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 10), (o.CONTENT_FORMAT, 60),
-                                                                  (o.MRFD, 0)], cbor.dumps("1234")))
-        pl = inforesp.build(ph, last, T, addr.parse_ip(self.host), self.port, addr.parse_ip(self.grp), self.gport)
+                                                                  (o.MRFD, 0)], cborenc.dumps("1234")))
+        pl = inforespenc.build(ph, last, T, addr.parse_ip(self.host), self.port, addr.parse_ip(self.grp), self.gport)
         ir = msg.encode(msg.CON, msg.SERVICE_UNAVAILABLE, 0x2000, m.token_bytes(),
                         [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)], pl)
         for _ in range(4):  # CON: retransmit until the client ACKs
@@ -184,7 +184,7 @@ class Peer(threading.Thread):
 
         def mc(v, payload, extra=(), sock=None):
             b = msg.encode(msg.NON, msg.CONTENT, 0x3000 + v, T, [(o.OBSERVE, v), (o.CONTENT_FORMAT, 60)] + list(extra),
-                           cbor.dumps(payload))
+                           cborenc.dumps(payload))
             (sock or self.s).sendto(b, g)
             time.sleep(0.05)
 

@@ -2,7 +2,7 @@
 import aiocoap
 from aiocoap.numbers.codes import Code
 
-from coap import msg, inforesp, cbor
+from coap import msg, inforesp, inforespenc, cborenc
 from coap import options as o
 
 
@@ -10,12 +10,12 @@ def test_aiocoap_decodes_section4_messages():
     reg = msg.encode(msg.CON, msg.GET, 1, b"\x4a", [(o.OBSERVE, 0), (o.URI_PATH, "r")])
     m = aiocoap.Message.decode(reg)
     assert m.code == Code.GET and m.opt.observe == 0 and m.opt.uri_path == ("r",) and m.token == b"\x4a"
-    pl = inforesp.build(b"\x01\x60\x51\x72", bytes.fromhex("45610a613cff6431323334"), b"\x7b",
+    pl = inforespenc.build(b"\x01\x60\x51\x72", bytes.fromhex("45610a613cff6431323334"), b"\x7b",
                         bytes([192, 0, 2, 10]), 5683, bytes([233, 252, 0, 23]), 5683)
     ir = msg.encode(msg.CON, msg.SERVICE_UNAVAILABLE, 2, b"\x4a", [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)], pl)
     m = aiocoap.Message.decode(ir)
     assert m.code == Code.SERVICE_UNAVAILABLE and int(m.opt.content_format) == 65000 and m.payload == pl
-    n = msg.encode(msg.NON, msg.CONTENT, 3, b"\x7b", [(o.OBSERVE, 11), (o.CONTENT_FORMAT, 60)], cbor.dumps("5678"))
+    n = msg.encode(msg.NON, msg.CONTENT, 3, b"\x7b", [(o.OBSERVE, 11), (o.CONTENT_FORMAT, 60)], cborenc.dumps("5678"))
     m = aiocoap.Message.decode(n)
     assert m.opt.observe == 11 and m.payload == b"\x645678"
 

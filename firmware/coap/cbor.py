@@ -1,16 +1,13 @@
 # Compact, strict CBOR (RFC 8949) for the board: the subset the draft needs, names as in cbor2.
 # Decodes: unsigned/negative ints (up to 64 bits), byte/text strings, arrays, maps, tags,
 # false/true/null, half/single/double floats. Definite lengths only; nesting is bounded.
+# The encoder (dumps) lives in coap.cborenc: the board only decodes.
 import struct
 
 MAX_DEPTH = 16
 
 
 class CBORDecodeError(ValueError):
-    pass
-
-
-class CBOREncodeError(ValueError):
     pass
 
 
@@ -24,25 +21,8 @@ class Tag:
     def __eq__(self, other):
         return isinstance(other, Tag) and self.tag == other.tag and self.value == other.value
 
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
-    def __hash__(self):
-        return hash((self.tag, _hashable(self.value)))
-
-    def __repr__(self):
-        return "Tag(%d, %r)" % (self.tag, self.value)
-
-
-CBORTag = Tag
-
-
-def _hashable(v):
-    if isinstance(v, list):
-        return tuple(_hashable(x) for x in v)
-    if isinstance(v, dict):
-        return tuple((k, _hashable(x)) for k, x in v.items())
-    return v
+    def __hash__(self):  # equal tags have equal numbers (the value may be unhashable)
+        return hash(self.tag)
 
 
 # --- decoding ---
@@ -161,80 +141,3 @@ def _item(data, i, depth):
     # mt == 6: tag
     x, i = _item(data, i, depth + 1)
     return Tag(v, x), i
-
-
-# --- encoding ---
-
-def _head(out, mt, v):
-    if v < 24:
-        out.append((mt << 5) | v)
-    elif v < 0x100:
-        out.append((mt << 5) | 24)
-        out.append(v)
-    elif v < 0x10000:
-        out.append((mt << 5) | 25)
-        out += struct.pack(">H", v)
-    elif v < 0x100000000:
-        out.append((mt << 5) | 26)
-        out += struct.pack(">I", v)
-    elif v < 0x10000000000000000:
-        out.append((mt << 5) | 27)
-        out += struct.pack(">I", v >> 32)
-        out += struct.pack(">I", v & 0xFFFFFFFF)
-    else:
-        raise CBOREncodeError("integer does not fit 64 bits")
-
-
-def _enc(out, v, depth):
-    if depth > MAX_DEPTH:
-        raise CBOREncodeError("nesting deeper than %d" % MAX_DEPTH)
-    if v is None:
-        out.append(0xF6)
-    elif v is True:
-        out.append(0xF5)
-    elif v is False:
-        out.append(0xF4)
-    elif isinstance(v, int):
-        if v >= 0:
-            _head(out, 0, v)
-        else:
-            _head(out, 1, -1 - v)
-    elif isinstance(v, (bytes, bytearray, memoryview)):
-        _head(out, 2, len(v))
-        out += v
-    elif isinstance(v, str):
-        b = v.encode()
-        _head(out, 3, len(b))
-        out += b
-    elif isinstance(v, (list, tuple)):
-        _head(out, 4, len(v))
-        for x in v:
-            _enc(out, x, depth + 1)
-    elif isinstance(v, dict):
-        # deterministic (RFC 8949 §4.2.1): keys sorted by their encoding; MicroPython dicts
-        # have no insertion order, so this is also what makes both runtimes agree
-        pairs = []
-        for k, x in v.items():
-            kb = bytearray()
-            _enc(kb, k, depth + 1)
-            pairs.append((bytes(kb), x))
-        pairs.sort(key=lambda p: p[0])
-        _head(out, 5, len(v))
-        for kb, x in pairs:
-            out += kb
-            _enc(out, x, depth + 1)
-    elif isinstance(v, Tag):
-        _head(out, 6, v.tag)
-        _enc(out, v.value, depth + 1)
-    elif isinstance(v, float):
-        out.append(0xFB)
-        out += struct.pack(">d", v)
-    else:
-        raise CBOREncodeError("cannot encode %s" % type(v).__name__)
-
-
-def dumps(v):
-    """Encode v (maps in deterministic key order)."""
-    out = bytearray()
-    _enc(out, v, 0)
-    return bytes(out)

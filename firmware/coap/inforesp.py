@@ -2,6 +2,7 @@
 #   {1: ph_req, 2: last_notif, 3: tp_info, ?4..12}
 #   tp_info = [1, token, #6.260(srv_addr), srv_port, #6.260(cli_addr), ?cli_port]
 # ph_req / last_notif carry transport-independent message information (§2.2.1, see msg.to_tim).
+# This module only parses (the board); coap.inforespenc builds the payload (the server).
 from coap import cbor
 from coap.msg import Msg, DecodeError
 
@@ -9,10 +10,8 @@ from coap.msg import Msg, DecodeError
 PH_REQ = 1
 LAST_NOTIF = 2
 TP_INFO = 3
-KEYS = {
-    1: "ph_req", 2: "last_notif", 3: "tp_info", 4: "join_uri", 5: "sec_gp", 6: "as_uri",
-    7: "cs_alg", 8: "cs_crv", 9: "cs_kty", 10: "cs_kenc", 11: "alg", 12: "hkdf",
-}
+# keys 4.. (Group OSCORE guidance, §6.1), by name
+EXTRA_KEYS = ("join_uri", "sec_gp", "as_uri", "cs_alg", "cs_crv", "cs_kty", "cs_kenc", "alg", "hkdf")
 _TEXT_KEYS = (4, 5, 6)          # text string
 _INT_OR_TEXT_KEYS = (7, 8, 9, 11, 12)
 TP_UDP = 1                      # §11 Transport Protocol Identifiers
@@ -37,31 +36,6 @@ class InfoResp:
         self.cli_addr = b""
         self.cli_port = DEFAULT_PORT
         self.extra = {}  # keys 4-12 (Group OSCORE guidance, §6.1), by name
-
-    def tp_info(self):
-        t = [TP_UDP, self.token, cbor.Tag(TAG_NETADDR, self.srv_addr), self.srv_port,
-             cbor.Tag(TAG_NETADDR, self.cli_addr)]
-        if self.cli_port != DEFAULT_PORT:
-            t.append(self.cli_port)
-        return t
-
-
-def build(ph_req, last_notif, token, srv_addr, srv_port, cli_addr, cli_port=None, extra=None):
-    """Serialise the payload. Addresses are raw bytes; cli_port None leaves it out (5683)."""
-    for what, a in (("srv_addr", srv_addr), ("cli_addr", cli_addr)):
-        if len(a) not in (4, 16):
-            raise InfoRespError("tp_info: %s must have 4 or 16 bytes" % what)
-    tp = [TP_UDP, bytes(token), cbor.Tag(TAG_NETADDR, bytes(srv_addr)), srv_port,
-          cbor.Tag(TAG_NETADDR, bytes(cli_addr))]
-    if cli_port is not None:
-        tp.append(cli_port)
-    m = {PH_REQ: bytes(ph_req), LAST_NOTIF: bytes(last_notif), TP_INFO: tp}
-    if extra:
-        for k, v in extra.items():
-            if k not in KEYS or k <= 3:
-                raise InfoRespError("unknown informative-response key %r" % (k,))
-            m[k] = v
-    return cbor.dumps(m)
 
 
 def _addr(v, what):
@@ -121,9 +95,9 @@ def parse(payload):
     for k, v in m.items():
         if k in (PH_REQ, LAST_NOTIF, TP_INFO):
             continue
-        name = KEYS.get(k)
-        if name is None:
+        if not isinstance(k, int) or not 4 <= k < 4 + len(EXTRA_KEYS):
             continue  # unknown keys are ignored
+        name = EXTRA_KEYS[k - 4]
         if k in _TEXT_KEYS and not isinstance(v, str):
             raise InfoRespError("%s must be a text string" % name)
         if k in _INT_OR_TEXT_KEYS and not isinstance(v, (int, str)):

@@ -1,6 +1,6 @@
 # The board's CBOR codec: RFC 8949 Appendix A vectors and strictness (both runtimes).
 from tu import raises, h
-from coap import cbor
+from coap import cbor, cborenc
 from coap.cbor import CBORDecodeError, Tag
 
 VECTORS = [
@@ -16,7 +16,7 @@ VECTORS = [
 
 def test_vectors_both_ways():
     for v, hx in VECTORS:
-        assert cbor.dumps(v) == h(hx), hx
+        assert cborenc.dumps(v) == h(hx), hx
         assert cbor.loads(h(hx)) == v, hx
 
 
@@ -27,7 +27,7 @@ def test_floats_decode():
     assert cbor.loads(h("f9c400")) == -4.0 and cbor.loads(h("f97c00")) == float("inf")
     x = cbor.loads(h("f97e00"))
     assert x != x  # NaN
-    assert cbor.loads(cbor.dumps(1.5)) == 1.5
+    assert cbor.loads(cborenc.dumps(1.5)) == 1.5
 
 
 def test_strict_errors():
@@ -49,12 +49,12 @@ def test_depth_limit():
     v = 0
     for _ in range(cbor.MAX_DEPTH + 2):
         v = [v]
-    raises(cbor.CBOREncodeError, cbor.dumps, v)
+    raises(cborenc.CBOREncodeError, cborenc.dumps, v)
 
 
 def test_encode_errors():
-    raises(cbor.CBOREncodeError, cbor.dumps, object())
-    raises(cbor.CBOREncodeError, cbor.dumps, 1 << 64)
+    raises(cborenc.CBOREncodeError, cborenc.dumps, object())
+    raises(cborenc.CBOREncodeError, cborenc.dumps, 1 << 64)
 
 
 def test_prefix_and_tags():

@@ -1,6 +1,6 @@
 # Bad input (issue 3): each piece is dropped and counted, nothing escapes, and the other
 # observations keep working (a good notification still arrives afterwards).
-from coap import client, msg, cbor
+from coap import client, msg, cbor, cborenc
 from coap import options as o
 from tu import h
 from test_client import mk, reg, resp, sent, SRV, Rng
@@ -64,12 +64,12 @@ def _payload(tp=None, ph=PH_REQ, last=LAST, drop=None):
     m = {1: ph, 2: last, 3: tp}
     if drop:
         del m[drop]
-    return cbor.dumps(m)
+    return cborenc.dumps(m)
 
 
 BAD_INFO = [
     ("truncated CBOR", _payload()[:-3]),
-    ("not a map", cbor.dumps([1, 2, 3])),
+    ("not a map", cborenc.dumps([1, 2, 3])),
     ("absurd byte-string length", h("a1 01 5b ffffffffffffffff") + b"xx"),
     ("absurd array length", h("a1 03 9b 00000000ffffffff")),
     ("deep nesting", b"\x81" * 200 + b"\x00"),

@@ -1,6 +1,6 @@
 # Board client core: informative response (draft -04 §3.2, §4), multicast notifications (§3.3),
 # cancellation (§2.5, §3.4), MRFD feedback (§5.1), proxy (§8). Fake clock, no sockets.
-from coap import client, msg, inforesp, cbor, addr
+from coap import client, msg, inforespenc, cbor, cborenc, addr
 from coap import options as o
 from tu import h
 from test_client import mk, reg, resp, sent, Sink, SRV
@@ -18,7 +18,7 @@ def info(tok, mid=0x99, token=T, srv=SRV_RAW, srv_port=5683, grp=GRP_RAW, cli_po
          ph=PH_REQ, payload=None):
     """The CON 5.03 informative response (§2.2) carrying the given tp_info."""
     if payload is None:
-        payload = inforesp.build(ph, last, token, srv, srv_port, grp, cli_port)
+        payload = inforespenc.build(ph, last, token, srv, srv_port, grp, cli_port)
     return msg.encode(msg.CON, msg.SERVICE_UNAVAILABLE, mid, tok, [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)], payload)
 
 
@@ -45,10 +45,10 @@ def test_section4_informative_response_all_six_steps():
     ph = msg.decode(ob.ph_req)                                               # step 2
     assert ph.code == msg.GET and ph.token_is(T) and ph.uint(o.OBSERVE) == 0 and ph.path() == "/r"
     assert msg.to_tim(ob.ph_req) == PH_REQ
-    assert s.got == [(cbor.dumps("1234"), 60, 10, client.VIA_GROUP)]          # steps 4-5: baseline 10
+    assert s.got == [(cborenc.dumps("1234"), 60, 10, client.VIA_GROUP)]          # steps 4-5: baseline 10
     assert ob.value == 10 and c.next_deadline() is None
     c.recv(NOTIF, SRV, 1000, GRP)
-    assert s.got[-1] == (cbor.dumps("5678"), 60, 11, client.VIA_GROUP)
+    assert s.got[-1] == (cborenc.dumps("5678"), 60, 11, client.VIA_GROUP)
     assert c.take() == [] and c.stats.delivered == 2
 
 
@@ -167,7 +167,7 @@ def test_informative_response_replaces_traditional_observation():
     c.recv(resp(msg.CON, msg.CONTENT, 600, bytes(r.token()), 4, b"old trad"), SRV, 6003)
     out = sent(c)
     assert out[0][0].type == msg.RST and c.stats.dropped["token"] == 1   # old token silently dropped
-    assert s.got[-1][0] == cbor.dumps("1234")
+    assert s.got[-1][0] == cborenc.dumps("1234")
 
 
 def test_behind_a_proxy_own_token_proxy_address_tp_info_ignored():

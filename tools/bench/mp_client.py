@@ -30,14 +30,14 @@ if mode == "import":
     print("import_total_alloc=%d" % a1)
     raise SystemExit(0)
 
-from coap import client, msg, inforesp, cbor  # noqa: E402
+from coap import client, msg, inforespenc, cborenc  # noqa: E402
 from coap import options as o  # noqa: E402
 
 SRV = ("192.0.2.10", 5683)
 SRV_RAW = bytes((192, 0, 2, 10))
 PH = msg.to_tim(msg.encode(msg.NON, msg.GET, 0, b"\x7b", [(o.OBSERVE, 0), (o.URI_PATH, "r")]))
 LAST = msg.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, b"\x7b", [(o.OBSERVE, 10), (o.CONTENT_FORMAT, 60)],
-                             cbor.dumps("1234")))
+                             cborenc.dumps("1234")))
 
 
 class Rng:
@@ -59,7 +59,7 @@ def make_group(c, k, now, shared=False):
     out = c.take()
     reg = msg.decode(out[0][0])
     grp = bytes((239, 1, 0, 0 if shared else k))
-    pl = inforesp.build(PH, LAST, bytes((0x70 + k, k)), SRV_RAW, 5683, grp, 5683)
+    pl = inforespenc.build(PH, LAST, bytes((0x70 + k, k)), SRV_RAW, 5683, grp, 5683)
     c.recv(msg.encode(msg.ACK, msg.SERVICE_UNAVAILABLE, reg.mid, s.token,
                       [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)], pl), SRV, now)
     c.take()
@@ -108,7 +108,7 @@ T3 = bytes((0x73, 3))
 GRP = ("239.1.0.3", 5683)
 for v in range(11, 11 + 256):
     notifs[v - 11] = (msg.encode(msg.NON, msg.CONTENT, (1000 + v) & 0xFFFF, T3,
-                             [(o.OBSERVE, v), (o.CONTENT_FORMAT, 60)], cbor.dumps("5678")))
+                             [(o.OBSERVE, v), (o.CONTENT_FORMAT, 60)], cborenc.dumps("5678")))
     if v & 15 == 0:
         gc.collect()  # keep the heap from fragmenting around the kept messages
 ROUNDS = 8
