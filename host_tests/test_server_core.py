@@ -73,7 +73,7 @@ def test_con_registration_empty_ack_then_con_503_informative():
     ln = msg.decode(msg.from_tim(p.last_notif, p.token))
     assert ln.code == msg.CONTENT and ln.has(o.OBSERVE) and bytes(ln.payload()) == b"0"   # INIT_NOTIF
     assert g.init and g.counter.count == 1
-    # the payload comes from coap.inforesp.build: tag 260 addresses, exactly keys 1, 2, 3
+    # the payload comes from coap.inforespenc.build: tag 260 addresses, exactly keys 1, 2, 3
     raw = cbor.loads(bytes(ir.payload()))
     assert sorted(raw) == [1, 2, 3] and raw[3][2] == cbor.Tag(260, bytes([127, 0, 0, 1])) and len(raw[3]) == 5
 

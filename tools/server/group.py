@@ -2,7 +2,7 @@
 # the phantom request, the latest multicast notification (INIT_NOTIF first), tp_info,
 # the observer counter (rough counting, §5.2) and the phantom cancellation (§2.5).
 # O(1) state per group observation, whatever the number of observers.
-from coap import msg, inforesp, addr
+from coap import msg, inforespenc, addr
 from coap import options as o
 
 from tools.server.counting import RoughCounter
@@ -87,12 +87,12 @@ class GroupObservation:
         self._payload = None
 
     def info_payload(self):
-        """The informative response payload (§2.2), built by coap.inforesp (one encoder)."""
+        """The informative response payload (§2.2), built by coap.inforespenc (one encoder)."""
         if self._payload is None:
-            self._payload = inforesp.build(
+            self._payload = inforespenc.build(
                 msg.to_tim(self.ph_req), msg.to_tim(self.last_notif), self.token,
                 self.srv_raw, self.srv[1], self.grp_raw,
-                None if self.grp[1] == inforesp.DEFAULT_PORT else self.grp[1],
+                None if self.grp[1] == inforespenc.DEFAULT_PORT else self.grp[1],
                 self.security.extra(self))
         return self._payload
 
