@@ -47,40 +47,52 @@ STRING = const(3)
 # Maximum No-Response value: suppress 2.xx, 4.xx and 5.xx (RFC 7967 §2).
 NO_RESPONSE_ALL = const(26)
 
-# number -> (name, format, min length, max length, repeatable)
-_TABLE = {
-    IF_MATCH: ("If-Match", OPAQUE, 0, 8, True),
-    URI_HOST: ("Uri-Host", STRING, 1, 255, False),
-    ETAG: ("ETag", OPAQUE, 1, 8, True),
-    IF_NONE_MATCH: ("If-None-Match", EMPTY, 0, 0, False),
-    OBSERVE: ("Observe", UINT, 0, 3, False),
-    URI_PORT: ("Uri-Port", UINT, 0, 2, False),
-    LOCATION_PATH: ("Location-Path", STRING, 0, 255, True),
-    URI_PATH: ("Uri-Path", STRING, 0, 255, True),
-    CONTENT_FORMAT: ("Content-Format", UINT, 0, 2, False),
-    MAX_AGE: ("Max-Age", UINT, 0, 4, False),
-    URI_QUERY: ("Uri-Query", STRING, 0, 255, True),
-    ACCEPT: ("Accept", UINT, 0, 2, False),
-    LOCATION_QUERY: ("Location-Query", STRING, 0, 255, True),
-    BLOCK2: ("Block2", UINT, 0, 3, False),
-    BLOCK1: ("Block1", UINT, 0, 3, False),
-    SIZE2: ("Size2", UINT, 0, 4, False),
-    PROXY_URI: ("Proxy-Uri", STRING, 1, 1034, False),
-    PROXY_SCHEME: ("Proxy-Scheme", STRING, 1, 255, False),
-    SIZE1: ("Size1", UINT, 0, 4, False),
-    NO_RESPONSE: ("No-Response", UINT, 0, 1, False),
-}
+# The table, packed for RAM (one bytes object, no per-entry tuples): 6 bytes per option,
+#   number (2, big-endian; 0 for the draft options, whose numbers configure() sets),
+#   format << 1 | repeatable, min length, max length (2).
+# The draft options come last, in the order MRFD, LTMR, PM. Names: _NAMES, same order.
+_T = (
+    b"\x00\x01\x03\x00\x00\x08"  # 1     If-Match       opaque 0-8 repeatable
+    b"\x00\x03\x06\x01\x00\xff"  # 3     Uri-Host       string 1-255
+    b"\x00\x04\x03\x01\x00\x08"  # 4     ETag           opaque 1-8 repeatable
+    b"\x00\x05\x00\x00\x00\x00"  # 5     If-None-Match  empty  0-0
+    b"\x00\x06\x04\x00\x00\x03"  # 6     Observe        uint   0-3
+    b"\x00\x07\x04\x00\x00\x02"  # 7     Uri-Port       uint   0-2
+    b"\x00\x08\x07\x00\x00\xff"  # 8     Location-Path  string 0-255 repeatable
+    b"\x00\x0b\x07\x00\x00\xff"  # 11    Uri-Path       string 0-255 repeatable
+    b"\x00\x0c\x04\x00\x00\x02"  # 12    Content-Format uint   0-2
+    b"\x00\x0e\x04\x00\x00\x04"  # 14    Max-Age        uint   0-4
+    b"\x00\x0f\x07\x00\x00\xff"  # 15    Uri-Query      string 0-255 repeatable
+    b"\x00\x11\x04\x00\x00\x02"  # 17    Accept         uint   0-2
+    b"\x00\x14\x07\x00\x00\xff"  # 20    Location-Query string 0-255 repeatable
+    b"\x00\x17\x04\x00\x00\x03"  # 23    Block2         uint   0-3
+    b"\x00\x1b\x04\x00\x00\x03"  # 27    Block1         uint   0-3
+    b"\x00\x1c\x04\x00\x00\x04"  # 28    Size2          uint   0-4
+    b"\x00\x23\x06\x01\x04\x0a"  # 35    Proxy-Uri      string 1-1034
+    b"\x00\x27\x06\x01\x00\xff"  # 39    Proxy-Scheme   string 1-255
+    b"\x00\x3c\x04\x00\x00\x04"  # 60    Size1          uint   0-4
+    b"\x01\x02\x04\x00\x00\x01"  # 258   No-Response    uint   0-1
+    b"\x00\x00\x04\x00\x00\x01"  # draft Multicast...   uint   0-1
+    b"\x00\x00\x02\x03\x04\x00"  # draft Listen...      opaque 3-1024
+    b"\x00\x00\x04\x00\x00\x01"  # draft PM             uint   0-1
+)
+_N = const(20)  # static entries (before the draft ones)
+_NAMES = "If-Match Uri-Host ETag If-None-Match Observe Uri-Port Location-Path Uri-Path Content-Format Max-Age Uri-Query Accept Location-Query Block2 Block1 Size2 Proxy-Uri Proxy-Scheme Size1 No-Response Multicast-Response-Feedback-Divider Listen-To-Multicast-Responses PM"
 
 
-def _draft_entries():
-    return {
-        MRFD: ("Multicast-Response-Feedback-Divider", UINT, 0, 1, False),
-        LTMR: ("Listen-To-Multicast-Responses", OPAQUE, 3, 1024, False),
-        PM: ("PM", UINT, 0, 1, False),
-    }
-
-
-_TABLE.update(_draft_entries())
+def _find(num):
+    """Offset of num's entry in _T, or -1."""
+    if num == MRFD:
+        return _N * 6
+    if num == LTMR:
+        return _N * 6 + 6
+    if num == PM:
+        return _N * 6 + 12
+    t = _T
+    for i in range(0, _N * 6, 6):
+        if (t[i] << 8) | t[i + 1] == num:
+            return i
+    return -1
 
 
 def configure(mrfd=None, ltmr=None, pm=None, cf_informative=None):
@@ -92,17 +104,14 @@ def configure(mrfd=None, ltmr=None, pm=None, cf_informative=None):
     for n in new:
         if not 0 < n <= 0xFFFF:
             raise ValueError("option number %r out of range" % (n,))
-        if n in _TABLE and n not in old:
-            raise ValueError("option number %d is taken by %s" % (n, _TABLE[n][0]))
+        if n not in old and _find(n) >= 0:
+            raise ValueError("option number %d is taken by %s" % (n, name(n)))
     if len(set(new)) != 3:
         raise ValueError("draft option numbers must differ")
     if not 0 <= cf <= 0xFFFF:
         raise ValueError("content-format out of range")
-    for n in old:
-        del _TABLE[n]
     MRFD, LTMR, PM = new
     CF_INFORMATIVE = cf
-    _TABLE.update(_draft_entries())
     return MRFD, LTMR, PM, CF_INFORMATIVE
 
 
@@ -120,25 +129,30 @@ def no_cache_key(num):
 
 
 def known(num):
-    return num in _TABLE
+    return _find(num) >= 0
 
 
 def info(num):
     """(name, format, min length, max length, repeatable) or None."""
-    return _TABLE.get(num)
+    i = _find(num)
+    if i < 0:
+        return None
+    t = _T
+    return (_NAMES.split()[i // 6], t[i + 2] >> 1, t[i + 3], (t[i + 4] << 8) | t[i + 5], t[i + 2] & 1 == 1)
 
 
 def name(num):
-    e = _TABLE.get(num)
-    return e[0] if e else "Option-%d" % num
+    i = _find(num)
+    return _NAMES.split()[i // 6] if i >= 0 else "Option-%d" % num
 
 
 def check_length(num, length):
     """True if a value of this length is allowed for a known option (unknown: always True)."""
-    e = _TABLE.get(num)
-    if e is None:
+    i = _find(num)
+    if i < 0:
         return True
-    return e[2] <= length <= e[3]
+    t = _T
+    return t[i + 3] <= length <= (t[i + 4] << 8) | t[i + 5]
 
 
 def uint_bytes(v):

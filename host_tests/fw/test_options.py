@@ -41,3 +41,16 @@ def test_encode_value():
     assert o.encode_value(6, 0) == b"" and o.encode_value(11, "r") == b"r"
     assert o.encode_value(4, b"\x01\x02") == b"\x01\x02" and o.encode_value(65002, None) == b""
     raises(ValueError, o.uint_bytes, -1)
+
+
+def test_packed_table_entries():
+    # one name per 6-byte entry, and every entry decodes to what RFC 7252 §5.10 / the drafts say
+    assert len(o._NAMES.split()) * 6 == len(o._T)
+    for num, nm in ((o.IF_MATCH, "If-Match"), (o.SIZE1, "Size1"), (o.NO_RESPONSE, "No-Response"),
+                    (o.LTMR, "Listen-To-Multicast-Responses"), (o.PM, "PM"), (o.ACCEPT, "Accept")):
+        assert o.name(num) == nm, (num, o.name(num))
+    assert o.info(o.PROXY_URI) == ("Proxy-Uri", o.STRING, 1, 1034, False)
+    assert o.info(o.URI_PATH) == ("Uri-Path", o.STRING, 0, 255, True)
+    assert o.info(o.IF_NONE_MATCH) == ("If-None-Match", o.EMPTY, 0, 0, False)
+    assert o.info(o.LTMR) == ("Listen-To-Multicast-Responses", o.OPAQUE, 3, 1024, False)
+    assert o.info(2) is None and o.name(2) == "Option-2" and not o.known(0)
