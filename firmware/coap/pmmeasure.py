@@ -261,6 +261,15 @@ class Meter:
         k = len(s)
         return s[k // 2] if k & 1 else (s[k // 2 - 1] + s[k // 2]) / 2
 
+    def event_levels(self):
+        """[loss level, delay level] the sender announced in its Event bits (coap.pm), or None."""
+        ev = self.event
+        if self.pattern == 1 and ev & 0x20:
+            return [(ev >> 3) & 3, ev & 7]
+        if self.pattern == 0 and ev & 0x10:
+            return [(ev >> 2) & 3, ev & 3]
+        return None
+
     def summary(self, samples=False):
         """A JSON-able dict of this flow's figures."""
         exp = self.blocks * self.n
@@ -273,7 +282,7 @@ class Meter:
             "rtt_min": self.rmin if self.rn else None, "rtt_max": self.rmax if self.rn else None,
             "rtt_n": self.rn, "d_pkts": self.d_seen, "spurious": self.spurious, "stale": self.stale,
             "absent": self.absent, "bad": self.bad, "switches": self.switches,
-            "event": self.event,
+            "event": self.event, "event_levels": self.event_levels(),
         }
         if samples:
             d["rtt_samples"] = self.samples()

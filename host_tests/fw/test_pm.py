@@ -179,6 +179,10 @@ def test_events_carried_after_measurements():
     assert lv == 3 and dv == 1  # 25 % loss, RTT 120 ms (>= 50, < 200)
     st = c.stats()
     f = st["peers"]["s:1"]
+    assert f["event_levels"] is None  # that server sent no Event bits
+    s = pm.PMEndpoint("server", pattern=0, n=n)
+    s.rx(("c", 2), v, 0)
+    assert s.stats()["peers"]["c:2"]["event_levels"] == [3, 1]
     assert f["blocks"] >= 1 and f["loss_pct"] > 20
     assert st["role"] == "client" and st["pattern"] == 0
 

@@ -56,8 +56,9 @@ async def condition(loop, pattern, delay, loss, seed, packets, sem):
         rtt_est = 2 * delay + 1
         if pattern == 0:
             k = max(1, int(math.ceil(packets * rtt_est / 1000.0 / TARGET_S)))
-            # whole blocks per client (+ N/4 to close the last one): only closed blocks are measured
-            per = int(math.ceil(packets / float(k) / N)) * N + N // 4
+            # whole blocks per client (+ N/4 to close the last one; spare ones for the responses lost
+            # on the way up and down): only closed blocks are measured
+            per = int(math.ceil(packets / float(k) / (N * 0.85))) * N + N // 4
             clients = [Client(loop, relay.addr, 0, N, t_max=T_MAX, count=per, timeout=(2 * rtt_est + 50) / 1000.0)
                        for _ in range(k)]
         else:
