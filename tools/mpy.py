@@ -34,7 +34,9 @@ def build(out, board):
             if f in KEEP_PY and d == FIRMWARE:
                 shutil.copy(src, os.path.join(dest, rel))
                 continue
-            cmd = [mpy_cross(), "-o", os.path.join(dest, rel[:-3] + ".mpy")]
+            # -s: embed the module's path inside the package (what tracebacks show on the board),
+            # not this machine's absolute path (a qstr held in RAM for every loaded module)
+            cmd = [mpy_cross(), "-o", os.path.join(dest, rel[:-3] + ".mpy"), "-s", rel.replace(os.sep, "/")]
             if arch:
                 cmd.append("-march=" + arch)
             p = subprocess.run(cmd + [src], capture_output=True, text=True)
