@@ -6,13 +6,6 @@ except ImportError:  # CPython
         return x
 
 try:
-    import micropython as _mp
-    native = _mp.native
-except (ImportError, AttributeError):  # CPython, or a port built without the native emitter
-    def native(f):
-        return f
-
-try:
     from time import ticks_ms, ticks_diff, ticks_add
 except ImportError:  # CPython
     import time as _t
@@ -25,10 +18,3 @@ except ImportError:  # CPython
 
     def ticks_add(a, b):
         return a + b
-
-IS_MICROPYTHON = False
-try:
-    import sys as _sys
-    IS_MICROPYTHON = _sys.implementation.name == "micropython"
-except AttributeError:
-    pass
