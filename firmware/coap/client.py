@@ -6,9 +6,17 @@
 import random as _random
 
 from coap import msg, options, inforesp, addr, feedback
-from coap.msg import Msg, DecodeError, CON, NON, ACK, RST
 from coap.observe import fresher
 from coap.compat import const, ticks_diff, ticks_add
+
+# RFC 7252 §3 message types and the two codes used here (same values as in coap.msg), as
+# compile-time constants: no RAM, no lookup on the hot path
+_CON = const(0)
+_NON = const(1)
+_ACK = const(2)
+_RST = const(3)
+_GET = const(0x01)
+_UNAVAILABLE = const(0xA3)  # 5.03 Service Unavailable
 
 # observation states
 REG = const(0)     # (re-)registration sent, waiting for the response
@@ -68,9 +76,6 @@ class Observation:
         """Where notifications are accepted from (§2.3; the proxy in §8)."""
         return self.dest if self.src is None else self.src
 
-    def __repr__(self):
-        return "<Observation %r state=%d value=%d>" % (self.opts, self.state, self.value)
-
 
 class Client:
     def __init__(self, token_len=4, ack_timeout_ms=2000, ack_random_factor=1.5, max_retransmit=4,
@@ -95,13 +100,11 @@ class Client:
         self.out = []           # [(bytes, (host, port))] to send
         self.groups = {}        # (GRP_ADDR, GRP_PORT) -> number of observations using it
         self.forgotten = []     # [(token, source)]: RST the next notification (RFC 7641 §3.6)
-        self._m = Msg()
+        self._m = msg.Msg()
         self._mid = self.rng.getrandbits(16)
-        self._dmid = [-1] * _DEDUP
-        self._dsrc = [None] * _DEDUP
-        self._dt = [0] * _DEDUP
-        self._drep = [None] * _DEDUP
-        self._dk = 0
+        self._dm = [-1] * _DEDUP      # ring of (Message ID, [source, time, reply type]) slots
+        self._dd = [None, 0, None] * _DEDUP
+        self._dk = 0                  # next slot
 
     # ---------------- app side ----------------
 
@@ -133,7 +136,7 @@ class Client:
         """Stop observing. Traditional: NON GET Observe 1 (RFC 7641 §3.6). Group: forget (§3.4),
         and with rst=True answer the next notification on T with a Reset."""
         if o.state == TRAD:
-            self._send(self._request(NON, o.token, o.opts, 1, o.dest, now), o.dest)
+            self._send(self._request(_NON, o.token, o.opts, 1, o.dest, now), o.dest)
         elif rst and o.state != ENDED:
             self.forgotten.append((o.token, o.src or o.dest))
             if len(self.forgotten) > 4:
@@ -200,7 +203,7 @@ class Client:
         m = self._m
         try:
             m.decode(data)
-        except DecodeError:
+        except msg.DecodeError:
             st.dropped["malformed"] += 1
             return
         if self.sec is not None:
@@ -212,47 +215,48 @@ class Client:
             self.pm.rx(src, m.uint(options.PM), now)
         t = m.type
         code = m.code
-        if t >= ACK:
+        if t >= _ACK:
             if grp is None:
                 self._ack_or_rst(m, src, now)
             else:
                 st.dropped["type"] += 1
             return
         if code == 0:  # CoAP ping or an empty NON: RFC 7252 §4.3
-            if t == CON and grp is None:
-                self._send(msg.empty(RST, m.mid), src)
+            if t == _CON and grp is None:
+                self._send(msg.empty(_RST, m.mid), src)
             else:
                 st.dropped["type"] += 1
             return
         # duplicate detection (RFC 7252 §4.5): same source and Message ID -> same reaction
         mid = m.mid
-        dm = self._dmid
+        dm = self._dm
+        dd = self._dd
         for j in range(_DEDUP):
-            if dm[j] == mid and self._dsrc[j] == src and ticks_diff(now, self._dt[j]) < _NON_LIFETIME:
+            if dm[j] == mid and dd[3 * j] == src and ticks_diff(now, dd[3 * j + 1]) < _NON_LIFETIME:
                 st.duplicates += 1
-                rep = self._drep[j]
+                rep = dd[3 * j + 2]
                 if rep is not None:
                     self._send(msg.empty(rep, mid), src)
                 return
         j = self._dk
         self._dk = (j + 1) % _DEDUP
         dm[j] = mid
-        self._dsrc[j] = src
-        self._dt[j] = now
-        self._drep[j] = None
+        dd[3 * j] = src
+        dd[3 * j + 1] = now
+        dd[3 * j + 2] = None
         if code < 64:  # a request: we are no server
             st.dropped["code"] += 1
-            if t == CON:
-                self._reply(RST, m, src, j)
+            if t == _CON:
+                self._reply(_RST, m, src, j)
             return
         o = self._find(m, src, grp)
         if o is None:
             return
-        if t == CON:
+        if t == _CON:
             if grp is not None:
                 st.dropped["type"] += 1  # multicast notifications are NON (§2.3)
                 return
-            self._reply(ACK, m, src, j)
+            self._reply(_ACK, m, src, j)
         self._response(o, m, src, now, grp)
 
     # ---------------- internals ----------------
@@ -275,16 +279,16 @@ class Client:
         for k in range(len(f)):
             if f[k][1] == src and m.token_is(f[k][0]):
                 f.pop(k)
-                if m.type == NON:
-                    self._send(msg.empty(RST, m.mid), src)
+                if m.type == _NON:
+                    self._send(msg.empty(_RST, m.mid), src)
                     return None
                 break
-        if m.type == CON and grp is None:
-            self._reply(RST, m, src, (self._dk - 1) % _DEDUP)  # a duplicate gets the RST again
+        if m.type == _CON and grp is None:
+            self._reply(_RST, m, src, (self._dk - 1) % _DEDUP)  # a duplicate gets the RST again
         return None
 
     def _reply(self, mtype, m, src, j):
-        self._drep[j] = mtype
+        self._dd[3 * j + 2] = mtype
         self._send(msg.empty(mtype, m.mid), src)
 
     def _ack_or_rst(self, m, src, now):
@@ -297,7 +301,7 @@ class Client:
             self.stats.duplicates += 1  # a late or repeated ACK
             return
         self.txs.remove(tx)
-        if m.type == RST:
+        if m.type == _RST:
             self._end(o, "reset by the server")
         elif m.code == 0:  # empty ACK: a separate response follows (RFC 7252 §5.2.2) ...
             o.timer = ticks_add(now, _EXCHANGE_LIFETIME)  # ... or we register again
@@ -313,7 +317,7 @@ class Client:
         if st == GROUP:
             if v is not None and code < 0x60:  # 2.xx notification (§3.3)
                 self._notify(o, m, v, now, VIA_GROUP if grp is not None else VIA_UNICAST, True)
-            elif code == msg.SERVICE_UNAVAILABLE and v is None and not m.has_payload():
+            elif code == _UNAVAILABLE and v is None and not m.has_payload():
                 self._end(o, "group observation cancelled by the server")  # §2.5, §3.4
             else:
                 self.stats.dropped["code"] += 1
@@ -337,9 +341,9 @@ class Client:
                 ma = m.uint(options.MAX_AGE, 60)
                 o.timer = ticks_add(now, ma * 1000 + 1000)  # Max-Age expiry -> re-register (RFC 7641 §3.3.1)
             self._notify(o, m, v, now, VIA_UNICAST, o.state == PROXY)
-        elif code == msg.SERVICE_UNAVAILABLE and m.uint(options.CONTENT_FORMAT) == options.CF_INFORMATIVE:
+        elif code == _UNAVAILABLE and m.uint(options.CONTENT_FORMAT) == options.CF_INFORMATIVE:
             self._informative(o, m, src, now)
-        elif st == PROXY and code == msg.SERVICE_UNAVAILABLE and v is None and not m.has_payload():
+        elif st == PROXY and code == _UNAVAILABLE and v is None and not m.has_payload():
             self._end(o, "group observation cancelled by the server")
         else:
             o.error = msg.code_str(code)
@@ -383,14 +387,14 @@ class Client:
                 srv = (addr.ip_str(r.srv_addr), r.srv_port)
                 grp = (addr.ip_str(r.cli_addr), r.cli_port)
             ph = msg.from_tim(r.ph_req, tok)  # step 2: phantom request with token T
-            p = Msg(8).decode(ph)
-            if p.code != msg.GET or p.uint(options.OBSERVE) != 0:
+            p = msg.Msg(8).decode(ph)
+            if p.code != _GET or p.uint(options.OBSERVE) != 0:
                 raise ValueError("ph_req is not a GET with Observe 0")
-            last = Msg().decode(msg.from_tim(r.last_notif, tok, NON))  # step 4
+            last = msg.Msg().decode(msg.from_tim(r.last_notif, tok, _NON))  # step 4
             lv = last.uint(options.OBSERVE)
             if lv is None or last.code >= 0x60:
                 raise ValueError("last_notif is not a 2.xx notification with Observe")
-        except (ValueError, DecodeError) as e:  # InfoRespError, CBOR errors are ValueErrors
+        except (ValueError, msg.DecodeError) as e:  # InfoRespError, CBOR errors are ValueErrors
             self.stats.dropped["inforesp"] += 1
             if not o.retried:
                 o.retried = True
@@ -463,7 +467,7 @@ class Client:
     def _register(self, o, now):
         """CON GET Observe 0 (§3.1) with RFC 7252 §4.2 retransmission."""
         mid = self._next_mid()
-        pkt = self._request(CON, o.token, o.opts, 0, o.dest, now, mid)
+        pkt = self._request(_CON, o.token, o.opts, 0, o.dest, now, mid)
         # initial timeout: random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]
         span = int(self.ack_timeout * (self.ack_rand - 1))
         to = self.ack_timeout + ((self.rng.getrandbits(16) * span) >> 16)
@@ -481,7 +485,7 @@ class Client:
         o = [(options.OBSERVE, observe)]
         o.extend(opts)
         o.extend(self._pm_opt(dest, now))
-        return msg.encode(mtype, msg.GET, self._next_mid() if mid is None else mid, tok, o)
+        return msg.encode(mtype, _GET, self._next_mid() if mid is None else mid, tok, o)
 
     def _pm_opt(self, dest, now):
         if self.pm is None:
