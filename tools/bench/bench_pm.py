@@ -8,7 +8,7 @@ Targets: RTT within 10 %, loss within 1 percentage point, over >= 2000 packets p
 
 Pattern 0 clients send one request at a time (NSTART=1: the S bit's period is then the RTT; several
 clients per condition keep the run short); pattern 1 clients send a request every 2 ms (the C bit
-needs several packets per RTT). All conditions share one asyncio loop: about a minute.
+needs several packets per RTT). All conditions share one asyncio loop: about 1.5 minutes.
   python tools/bench/bench_pm.py [--quick]
 """
 import asyncio
@@ -32,7 +32,7 @@ N = 64
 T_MAX = 600          # > the largest RTT here (about 200 ms); D-to-D periods longer are rejected
 INTERVAL = 1         # ms between pattern-1 requests
 PACKETS = 2600       # requests per condition (>= 2000 per direction survive in closed blocks)
-TARGET_S = 40.0      # wanted duration of a pattern-0 condition (sets the number of clients)
+TARGET_S = 30.0      # wanted duration of a pattern-0 condition (sets the number of clients)
 
 
 def median(xs):
