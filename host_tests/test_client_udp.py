@@ -167,8 +167,8 @@ class Peer(threading.Thread):
         assert m is not None and m.code == msg.GET and m.uint(o.OBSERVE) == 0 and m.path() == "/r", m
         self.log.append("registration")
         self.s.sendto(msg.empty(msg.ACK, m.mid), cli)
-        ph = msg.to_tim(msg.encode(msg.NON, msg.GET, 0, T, [(o.OBSERVE, 0), (o.URI_PATH, "r")]))
-        last = msg.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 10), (o.CONTENT_FORMAT, 60),
+        ph = inforespenc.to_tim(msg.encode(msg.NON, msg.GET, 0, T, [(o.OBSERVE, 0), (o.URI_PATH, "r")]))
+        last = inforespenc.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 10), (o.CONTENT_FORMAT, 60),
                                                                   (o.MRFD, 0)], cborenc.dumps("1234")))
         pl = inforespenc.build(ph, last, T, addr.parse_ip(self.host), self.port, addr.parse_ip(self.grp), self.gport)
         ir = msg.encode(msg.CON, msg.SERVICE_UNAVAILABLE, 0x2000, m.token_bytes(),

@@ -1,7 +1,7 @@
 # The informative response payload (draft -04 §2.2, §2.2.2.1, §10):
 #   {1: ph_req, 2: last_notif, 3: tp_info, ?4..12}
 #   tp_info = [1, token, #6.260(srv_addr), srv_port, #6.260(cli_addr), ?cli_port]
-# ph_req / last_notif carry transport-independent message information (§2.2.1, see msg.to_tim).
+# ph_req / last_notif carry transport-independent message information (§2.2.1, see inforespenc.to_tim).
 # This module only parses (the board); coap.inforespenc builds the payload (the server).
 from coap import cbor
 from coap.msg import Msg, DecodeError

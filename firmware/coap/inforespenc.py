@@ -4,8 +4,16 @@
 #   tp_info = [1, token, #6.260(srv_addr), srv_port, #6.260(cli_addr), ?cli_port]
 from coap.cbor import Tag
 from coap.cborenc import dumps
+from coap.msg import Msg
 from coap.inforesp import (InfoRespError, PH_REQ, LAST_NOTIF, TP_INFO, TP_UDP, TAG_NETADDR, DEFAULT_PORT,
                            EXTRA_KEYS)
+
+
+def to_tim(buf):
+    """The transport-independent information of a serialised message (§2.2.1):
+    code | options | 0xFF payload (msg.from_tim is the inverse)."""
+    m = Msg().decode(buf)
+    return bytes(buf[1:2]) + bytes(buf[4 + m.tkl:])
 
 
 def tp_info(r):

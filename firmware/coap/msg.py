@@ -87,7 +87,62 @@ class Msg:
         self.mid = (buf[2] << 8) | buf[3]
         self.tkl = tkl
         self.pl = n
-        self.nopt = _parse_opts(self, buf, i, n)
+        # options (RFC 7252 §3.1): delta/length nibbles, 13 -> +1 byte, 14 -> +2 bytes, 15 reserved
+        onum = self.onum
+        ooff = self.ooff
+        olen = self.olen
+        maxk = len(onum)
+        num = 0
+        k = 0
+        while i < n:
+            b = buf[i]
+            if b == 0xFF:
+                if i + 1 == n:
+                    raise DecodeError("payload marker followed by an empty payload")
+                self.pl = i + 1
+                break
+            i += 1
+            d = b >> 4
+            ln = b & 15
+            if d >= 13:
+                if d == 13:
+                    if i >= n:
+                        raise DecodeError("option delta runs past the end")
+                    d = buf[i] + 13
+                    i += 1
+                elif d == 14:
+                    if i + 1 >= n:
+                        raise DecodeError("option delta runs past the end")
+                    d = ((buf[i] << 8) | buf[i + 1]) + 269
+                    i += 2
+                else:
+                    raise DecodeError("option delta nibble 15 outside a payload marker")
+            if ln >= 13:
+                if ln == 13:
+                    if i >= n:
+                        raise DecodeError("option length runs past the end")
+                    ln = buf[i] + 13
+                    i += 1
+                elif ln == 14:
+                    if i + 1 >= n:
+                        raise DecodeError("option length runs past the end")
+                    ln = ((buf[i] << 8) | buf[i + 1]) + 269
+                    i += 2
+                else:
+                    raise DecodeError("option length nibble 15")
+            num += d
+            if num > 0xFFFF:
+                raise DecodeError("option number above 65535")
+            if i + ln > n:
+                raise DecodeError("option value runs past the end")
+            if k == maxk:
+                raise DecodeError("more than %d options" % maxk)
+            onum[k] = num
+            ooff[k] = i
+            olen[k] = ln
+            k += 1
+            i += ln
+        self.nopt = k
         return self
 
     # --- accessors (allocate only the view they return) ---
@@ -165,75 +220,22 @@ class Msg:
     def items(self):
         """[(number, bytes)] for every option, in order."""
         buf = self.buf
-        return [(self.onum[k], bytes(buf[self.ooff[k]:self.ooff[k] + self.olen[k]]))
-                for k in range(self.nopt)]
+        out = []
+        for k in range(self.nopt):
+            o = self.ooff[k]
+            out.append((self.onum[k], bytes(buf[o:o + self.olen[k]])))
+        return out
 
     def path(self):
         """Uri-Path options joined with '/' (leading '/')."""
-        return "/" + "/".join(s.decode() for s in self.opts(11))
+        p = ""
+        for s in self.opts(11):
+            p += "/" + s.decode()
+        return p or "/"
 
     def options_end(self):
         """Offset just past the options (where 0xFF or the end is)."""
         return self.pl - 1 if self.pl < len(self.buf) else self.pl
-
-
-def _parse_opts(m, buf, i, n):
-    # RFC 7252 §3.1: delta/length nibbles, 13 -> +1 byte, 14 -> +2 bytes, 15 reserved.
-    onum = m.onum
-    ooff = m.ooff
-    olen = m.olen
-    maxk = len(onum)
-    num = 0
-    k = 0
-    while i < n:
-        b = buf[i]
-        if b == 0xFF:
-            if i + 1 == n:
-                raise DecodeError("payload marker followed by an empty payload")
-            m.pl = i + 1
-            break
-        i += 1
-        d = b >> 4
-        ln = b & 15
-        if d >= 13:
-            if d == 13:
-                if i >= n:
-                    raise DecodeError("option delta runs past the end")
-                d = buf[i] + 13
-                i += 1
-            elif d == 14:
-                if i + 1 >= n:
-                    raise DecodeError("option delta runs past the end")
-                d = ((buf[i] << 8) | buf[i + 1]) + 269
-                i += 2
-            else:
-                raise DecodeError("option delta nibble 15 outside a payload marker")
-        if ln >= 13:
-            if ln == 13:
-                if i >= n:
-                    raise DecodeError("option length runs past the end")
-                ln = buf[i] + 13
-                i += 1
-            elif ln == 14:
-                if i + 1 >= n:
-                    raise DecodeError("option length runs past the end")
-                ln = ((buf[i] << 8) | buf[i + 1]) + 269
-                i += 2
-            else:
-                raise DecodeError("option length nibble 15")
-        num += d
-        if num > 0xFFFF:
-            raise DecodeError("option number above 65535")
-        if i + ln > n:
-            raise DecodeError("option value runs past the end")
-        if k == maxk:
-            raise DecodeError("more than %d options" % maxk)
-        onum[k] = num
-        ooff[k] = i
-        olen[k] = ln
-        k += 1
-        i += ln
-    return k
 
 
 def decode(buf):
@@ -260,8 +262,17 @@ def encode_options(opts, out=None):
     if out is None:
         out = bytearray()
     last = 0
-    # MicroPython's sort is not stable: sort on (number, position) so repeats keep their order
-    order = sorted(range(len(opts)), key=lambda k: (opts[k][0], k))
+    # insertion sort of the indices by option number: stable, so repeats keep their order
+    # (MicroPython's sort is not stable)
+    n = len(opts)
+    order = list(range(n))
+    for i in range(1, n):
+        k = order[i]
+        j = i
+        while j and opts[order[j - 1]][0] > opts[k][0]:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = k
     for k in order:
         num, val = opts[k]
         v = encode_value(num, val)
@@ -301,12 +312,7 @@ def empty(mtype, mid):
 
 
 # --- transport-independent message information (draft §2.2.1): code | options | 0xFF payload ---
-
-def to_tim(buf):
-    """The transport-independent information of a serialised message."""
-    m = Msg().decode(buf)
-    return bytes(buf[1:2]) + bytes(buf[4 + m.tkl:])
-
+# (to_tim, the server's side, is in coap.inforespenc)
 
 def from_tim(tim, token, mtype=NON, mid=0):
     """Rebuild a full message from transport-independent information and a token."""

@@ -44,7 +44,7 @@ def test_section4_informative_response_all_six_steps():
     assert ob.token == T                                                     # step 3
     ph = msg.decode(ob.ph_req)                                               # step 2
     assert ph.code == msg.GET and ph.token_is(T) and ph.uint(o.OBSERVE) == 0 and ph.path() == "/r"
-    assert msg.to_tim(ob.ph_req) == PH_REQ
+    assert inforespenc.to_tim(ob.ph_req) == PH_REQ
     assert s.got == [(cborenc.dumps("1234"), 60, 10, client.VIA_GROUP)]          # steps 4-5: baseline 10
     assert ob.value == 10 and c.next_deadline() is None
     c.recv(NOTIF, SRV, 1000, GRP)
@@ -146,7 +146,7 @@ def test_mrfd_probability_follows_q():
 
 
 def test_mrfd_in_last_notif_is_ignored():
-    last = msg.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 10), (o.MRFD, 0)], b"v"))
+    last = inforespenc.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 10), (o.MRFD, 0)], b"v"))
     c, ob, s = grouped(last=last)
     assert ob.value == 10 and ob.timer is None and c.next_deadline() is None
     c.poll(100000)
@@ -177,7 +177,7 @@ def test_behind_a_proxy_own_token_proxy_address_tp_info_ignored():
     assert r.opt(o.PROXY_URI) is not None and ob.proxied
     tok0 = bytes(r.token())
     c.recv(msg.empty(msg.ACK, r.mid), proxy, 1)
-    ph = msg.to_tim(msg.encode(msg.NON, msg.GET, 0, T, [(o.OBSERVE, 0), (o.PROXY_URI, "coap://192.0.2.10/r")]))
+    ph = inforespenc.to_tim(msg.encode(msg.NON, msg.GET, 0, T, [(o.OBSERVE, 0), (o.PROXY_URI, "coap://192.0.2.10/r")]))
     c.recv(info(ob.token, ph=ph), proxy, 2)
     assert sent(c)[0][0].type == msg.ACK
     assert ob.state == client.PROXY and ob.token == tok0 and ob.source() == proxy and ob.grp is None

@@ -1,6 +1,6 @@
 # RFC 7252 message codec: vectors, round trips and every malformed case (both runtimes).
 from tu import raises, h
-from coap import msg
+from coap import msg, inforespenc
 from coap.msg import DecodeError, Msg
 from coap import options as o
 
@@ -111,7 +111,7 @@ def test_too_many_options():
 
 
 def test_tim_roundtrip():
-    tim = msg.to_tim(NOTIF)
+    tim = inforespenc.to_tim(NOTIF)
     assert tim == h("45 61 0b 61 3c ff 35 36 37 38")
     assert msg.from_tim(tim, b"\x7b", msg.NON, 0x1234) == NOTIF
     raises(DecodeError, msg.from_tim, b"", b"")

@@ -35,8 +35,8 @@ from coap import options as o  # noqa: E402
 
 SRV = ("192.0.2.10", 5683)
 SRV_RAW = bytes((192, 0, 2, 10))
-PH = msg.to_tim(msg.encode(msg.NON, msg.GET, 0, b"\x7b", [(o.OBSERVE, 0), (o.URI_PATH, "r")]))
-LAST = msg.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, b"\x7b", [(o.OBSERVE, 10), (o.CONTENT_FORMAT, 60)],
+PH = inforespenc.to_tim(msg.encode(msg.NON, msg.GET, 0, b"\x7b", [(o.OBSERVE, 0), (o.URI_PATH, "r")]))
+LAST = inforespenc.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, b"\x7b", [(o.OBSERVE, 10), (o.CONTENT_FORMAT, 60)],
                              cborenc.dumps("1234")))
 
 
