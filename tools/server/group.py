@@ -90,7 +90,7 @@ class GroupObservation:
         """The informative response payload (§2.2), built by coap.inforespenc (one encoder)."""
         if self._payload is None:
             self._payload = inforespenc.build(
-                msg.to_tim(self.ph_req), msg.to_tim(self.last_notif), self.token,
+                inforespenc.to_tim(self.ph_req), inforespenc.to_tim(self.last_notif), self.token,
                 self.srv_raw, self.srv[1], self.grp_raw,
                 None if self.grp[1] == inforespenc.DEFAULT_PORT else self.grp[1],
                 self.security.extra(self))
