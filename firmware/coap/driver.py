@@ -11,34 +11,25 @@ except ImportError:
     import uselect as select
 
 from coap import addr
-from coap.compat import ticks_ms, ticks_diff
-
-
-def _const(name, fallback):
-    return getattr(socket, name, fallback)
+from coap.compat import const, ticks_ms, ticks_diff
 
 
 # Numeric fallbacks (Linux values) for constants a port lacks (see NOTES.md: the unix port has
 # IP_ADD_MEMBERSHIP but no IPPROTO_IP; lwIP ports define their own values, used when present).
-SOL_SOCKET = _const("SOL_SOCKET", 1)
-SO_REUSEADDR = _const("SO_REUSEADDR", 2)
-IPPROTO_IP = _const("IPPROTO_IP", 0)
-IP_ADD_MEMBERSHIP = _const("IP_ADD_MEMBERSHIP", 35)
-IP_DROP_MEMBERSHIP = _const("IP_DROP_MEMBERSHIP", IP_ADD_MEMBERSHIP + 1)
-IPPROTO_IPV6 = _const("IPPROTO_IPV6", 41)
-IPV6_JOIN_GROUP = _const("IPV6_JOIN_GROUP", _const("IPV6_ADD_MEMBERSHIP", 20))
-IPV6_LEAVE_GROUP = _const("IPV6_LEAVE_GROUP", _const("IPV6_DROP_MEMBERSHIP", 21))
-AF_INET = _const("AF_INET", 2)
-AF_INET6 = _const("AF_INET6", 10)
-POLLIN = getattr(select, "POLLIN", 1)
-MAX_DATAGRAM = 1280
+# Leaving a group needs none: closing its socket drops the membership.
+IPPROTO_IP = getattr(socket, "IPPROTO_IP", 0)
+IP_ADD_MEMBERSHIP = getattr(socket, "IP_ADD_MEMBERSHIP", 35)
+IPPROTO_IPV6 = getattr(socket, "IPPROTO_IPV6", 41)
+IPV6_JOIN_GROUP = getattr(socket, "IPV6_JOIN_GROUP", getattr(socket, "IPV6_ADD_MEMBERSHIP", 20))
+_MAX_DATAGRAM = const(1280)
 
 
 def _sock(host, port, reuse=False):
-    s = socket.socket(AF_INET6 if ":" in host else AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(getattr(socket, "AF_INET6", 10) if ":" in host else getattr(socket, "AF_INET", 2),
+                      socket.SOCK_DGRAM)
     if reuse:
         try:
-            s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
+            s.setsockopt(getattr(socket, "SOL_SOCKET", 1), getattr(socket, "SO_REUSEADDR", 2), 1)
         except OSError:
             pass
     s.bind(addr.sockaddr(host, port))
@@ -73,7 +64,7 @@ class Driver:
         self.log = log
         self.sock = _sock(host, port)
         self.poller = select.poll()
-        self.poller.register(self.sock, POLLIN)
+        self.poller.register(self.sock, select.POLLIN)
         self.mc = {}              # (GRP_ADDR, GRP_PORT) -> socket
         self._fd = {self._key(self.sock): (self.sock, None)}
         self.errors = 0
@@ -98,9 +89,11 @@ class Driver:
                     self.log("coapcast: cannot join %s:%d: %r" % (g[0], g[1], e))
                     continue
                 self.mc[g] = s
-                self.poller.register(s, POLLIN)
+                self.poller.register(s, select.POLLIN)
                 self._fd[self._key(s)] = (s, g)
-        for g in [g for g in self.mc if g not in want]:
+        for g in list(self.mc):
+            if g in want:
+                continue
             s = self.mc.pop(g)
             self._fd.pop(self._key(s), None)
             try:
@@ -118,16 +111,6 @@ class Driver:
                 self.log("coapcast: send to %r failed: %r" % (dest, e))
         self.sync_groups()
 
-    def feed(self, data, src, grp):
-        """One datagram into the core, guarded: nothing a peer sends can stop the loop."""
-        core = self.core
-        try:
-            core.recv(data, addr.norm(src), ticks_ms(), grp)
-        except Exception as e:
-            core.stats.dropped["internal"] += 1
-            self.errors += 1
-            self.log("coapcast: dropped a datagram: %r" % (e,))
-
     def service(self, timeout_ms=0):
         """Wait up to timeout_ms (less if a timer is due) for datagrams; run timers; send."""
         core = self.core
@@ -143,10 +126,15 @@ class Driver:
             if ent is None:
                 continue
             try:
-                data, src = ent[0].recvfrom(MAX_DATAGRAM)
+                data, src = ent[0].recvfrom(_MAX_DATAGRAM)
             except OSError:
                 continue
-            self.feed(data, src, ent[1])
+            try:  # guarded: nothing a peer sends can stop the loop
+                core.recv(data, addr.norm(src), ticks_ms(), ent[1])
+            except Exception as e:
+                core.stats.dropped["internal"] += 1
+                self.errors += 1
+                self.log("coapcast: dropped a datagram: %r" % (e,))
         core.poll(ticks_ms())
         self.flush()
 
