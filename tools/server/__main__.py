@@ -115,6 +115,8 @@ def build(args):
 async def amain(args):
     core, drv = build(args)
     await drv.start()
+    if not log.isEnabledFor(logging.INFO):   # the banner scripts wait for, whatever the log level
+        print("listening on %s:%d" % (drv.bind[0], drv.port), flush=True)
     for r in core.resources.values():
         if r.group_after == 0:
             drv._io(core.start_group(r.path, now_ms()))
