@@ -65,10 +65,12 @@ class Observation:
 
     def __init__(self, dest, opts, cb, tok):
         self.dest = dest        # (host, port) the registration goes to (server, or proxy §8)
-        self.opts = opts        # request options besides Observe: Uri-Path, Uri-Query, Proxy-Uri...
+        self.opts = opts        # request options besides Observe (Uri-Path, Uri-Query, Proxy-Uri...),
+                                # encoded (one bytes object, RAM; see _items)
         self.cb = cb            # cb(payload, content_format, observe, via)
         self.state = REG
-        self.token = tok        # local token: our own, or T of the group observation (§3.2 step 3)
+        self.token = tok        # local token: our own, or T of the group observation (§3.2 step 3),
+                                # then a view into ph_req (which holds T)
         self.value = -1         # Observe baseline (-1: none yet)
         self.t = 0              # time of the baseline
 
@@ -84,14 +86,14 @@ class Client:
         if not 1 <= token_len <= 8:
             raise ValueError("token_len must be 1..8")
         self.token_len = token_len
-        self.ack_timeout = ack_timeout_ms
-        self.ack_rand = ack_random_factor
+        self.ack_timeout_ms = ack_timeout_ms
+        self.ack_random_factor = ack_random_factor
         self.max_retransmit = max_retransmit
-        self.leisure = leisure_ms
-        self.backoff = retry_backoff_ms
+        self.leisure_ms = leisure_ms
+        self.retry_backoff_ms = retry_backoff_ms
         self.rng = rng or _random
         self.pm = pm
-        self.sec = sec          # the security seam (Group OSCORE, draft §6-7): see _unprotect/_send
+        self.sec = sec          # the security seam (Group OSCORE, draft §6-7): see recv/_send
         self.log = log
         self.respond_to = feedback_method or feedback.respond_to
         self.stats = Stats()
@@ -123,7 +125,13 @@ class Client:
                 raise ValueError("Observe/MRFD are set by the client")
             if num == options.PROXY_URI or num == options.PROXY_SCHEME:
                 proxied = True
-        o = Observation(dest, tuple(opts), cb, self._new_token())
+        enc = bytes(msg.encode_options(opts))
+        _items(enc)  # what the codec cannot hold (more than msg.MAX_OPTS options) fails here
+        for x in self.obs:  # share an equal destination tuple (RAM per observation)
+            if x.dest == dest:
+                dest = x.dest
+                break
+        o = Observation(dest, enc, cb, self._new_token())
         if proxied:
             o.proxied = True
         if on_end is not None:
@@ -189,7 +197,7 @@ class Client:
                 if o.state == GROUP or o.state == PROXY:
                     self.stats.feedback += 1
                     # a fresh token: this registration is only counted (No-Response 26)
-                    self._send(feedback.request(self._next_mid(), self._new_token(), o.opts,
+                    self._send(feedback.request(self._next_mid(), self._new_token(), _items(o.opts),
                                                 self._pm_opt(o.dest, now)), o.dest)
                 else:
                     self._register(o, now)
@@ -207,7 +215,10 @@ class Client:
             st.dropped["malformed"] += 1
             return
         if self.sec is not None:
-            m = self._unprotect(m, src, grp)
+            try:
+                m = self.sec.unprotect(m, src, grp)
+            except Exception:
+                m = None
             if m is None:
                 st.dropped["security"] += 1
                 return
@@ -361,7 +372,7 @@ class Client:
         if mrfd and o.timer is None:
             q = m.uint(options.MRFD)
             if q is not None and self.respond_to(q, self.rng):
-                o.timer = ticks_add(now, feedback.delay_ms(self.leisure, self.rng))
+                o.timer = ticks_add(now, feedback.delay_ms(self.leisure_ms, self.rng))
         self._deliver(o, m, v, via)
 
     def _deliver(self, o, m, v, via):
@@ -399,9 +410,9 @@ class Client:
             if not o.retried:
                 o.retried = True
                 o.state = REG
-                o.timer = ticks_add(now, self.backoff)
+                o.timer = ticks_add(now, self.retry_backoff_ms)
                 self.log("coapcast: malformed informative response for %r (%s): re-registering in %d ms"
-                         % (o.opts, e, self.backoff))
+                         % (o.opts, e, self.retry_backoff_ms))
             else:
                 self.log("coapcast: malformed informative response for %r (%s): withdrawing" % (o.opts, e))
                 o.error = "inforesp: %s" % (e,)
@@ -421,7 +432,7 @@ class Client:
                 self._end(x, "replaced by a group observation")
         if o.grp is not None:
             self._leave(o.grp)
-        o.token = tok       # step 3: T is our local token for the group observation
+        o.token = memoryview(ph)[4:4 + len(tok)]  # step 3: T is our local token (held by ph_req)
         if srv != o.dest:
             o.src = srv
         elif o.src is not None:
@@ -469,8 +480,8 @@ class Client:
         mid = self._next_mid()
         pkt = self._request(_CON, o.token, o.opts, 0, o.dest, now, mid)
         # initial timeout: random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]
-        span = int(self.ack_timeout * (self.ack_rand - 1))
-        to = self.ack_timeout + ((self.rng.getrandbits(16) * span) >> 16)
+        span = int(self.ack_timeout_ms * (self.ack_random_factor - 1))
+        to = self.ack_timeout_ms + ((self.rng.getrandbits(16) * span) >> 16)
         self._untx(o)
         self.txs.append([o, mid, pkt, 0, ticks_add(now, to), to])
         self._send(pkt, o.dest)
@@ -482,8 +493,8 @@ class Client:
                 return
 
     def _request(self, mtype, tok, opts, observe, dest, now, mid=None):
-        o = [(options.OBSERVE, observe)]
-        o.extend(opts)
+        o = _items(opts)
+        o.append((options.OBSERVE, observe))
         o.extend(self._pm_opt(dest, now))
         return msg.encode(mtype, _GET, self._next_mid() if mid is None else mid, tok, o)
 
@@ -507,14 +518,14 @@ class Client:
                 return t
 
     # ---- the security seam (Group OSCORE, draft §6-§7, a later issue) ----
-    # sec.protect(bytes, dest) -> bytes; sec.unprotect(Msg, src, grp) -> Msg (decoded plain) or None.
+    # sec.protect(bytes, dest) -> bytes (here); sec.unprotect(Msg, src, grp) -> Msg (decoded plain) or
+    # None (in recv(), right after the codec).
     def _send(self, pkt, dest):
         if self.sec is not None:
             pkt = self.sec.protect(pkt, dest)
         self.out.append((pkt, dest))
 
-    def _unprotect(self, m, src, grp):
-        try:
-            return self.sec.unprotect(m, src, grp)
-        except Exception:
-            return None
+
+def _items(enc):
+    """Encoded options -> [(number, bytes)] for the codec (only when a request is built)."""
+    return msg.Msg().decode(b"\x40\x01\x00\x00" + enc).items()

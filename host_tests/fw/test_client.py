@@ -213,6 +213,24 @@ def test_max_age_expiry_reregisters_with_same_token():
     assert s.got[-1][0] == b"b" and c.next_deadline() == 22050
 
 
+def test_request_options_survive_every_request():
+    # the observation keeps its options encoded (RAM); every request rebuilt from them carries the
+    # same options in the same order: registration, re-registration (Max-Age), cancellation
+    c = mk()
+    opts = [(o.URI_PATH, "a"), (o.URI_QUERY, "x=1"), (o.URI_PATH, "b"), (o.URI_QUERY, "y")]
+    ob, s, r = reg(c, opts=opts)
+    want = [(o.OBSERVE, b""), (o.URI_PATH, b"a"), (o.URI_PATH, b"b"), (o.URI_QUERY, b"x=1"), (o.URI_QUERY, b"y")]
+    assert r.items() == want, r.items()
+    c.recv(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 1, b"a", extra=[(o.MAX_AGE, 1)]), SRV, 0)
+    c.poll(2000)
+    m = sent(c)[0][0]
+    assert m.type == msg.CON and m.items() == want
+    c.cancel(ob, 2100)
+    m = sent(c)[0][0]
+    assert m.uint(o.OBSERVE) == 1 and m.items()[1:] == want[1:]
+    raises(ValueError, c.observe, SRV, [(o.URI_PATH, "x")] * (msg.MAX_OPTS + 1), s, 0)  # the codec's limit
+
+
 def test_cancel_traditional_sends_get_observe_1():
     c = mk()
     ob, s, r = established(c)
