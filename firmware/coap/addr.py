@@ -61,7 +61,9 @@ def ip_str(raw):
         return "%d.%d.%d.%d" % (raw[0], raw[1], raw[2], raw[3])
     if n != 16:
         raise ValueError("an IP address has 4 or 16 bytes, not %d" % n)
-    g = [(raw[2 * k] << 8) | raw[2 * k + 1] for k in range(8)]
+    g = [0] * 8
+    for k in range(8):
+        g[k] = (raw[2 * k] << 8) | raw[2 * k + 1]
     best, blen, k = -1, 1, 0
     while k < 8:  # longest run of zero groups (length >= 2)
         if g[k] == 0:
@@ -73,9 +75,18 @@ def ip_str(raw):
             k = j
         else:
             k += 1
-    if best < 0:
-        return ":".join("%x" % x for x in g)
-    return ":".join("%x" % x for x in g[:best]) + "::" + ":".join("%x" % x for x in g[best + blen:])
+    out = ""
+    k = 0
+    while k < 8:
+        if k == best:
+            out += "::"
+            k += blen
+            continue
+        if out and out[-1] != ":":
+            out += ":"
+        out += "%x" % g[k]
+        k += 1
+    return out
 
 
 def family(host):
@@ -93,18 +104,17 @@ def is_link_local(raw):
     return (raw[0] == 0xFE and raw[1] & 0xC0 == 0x80) or (raw[0] == 0xFF and raw[1] & 0x0F == 2)
 
 
-_last_raw = None
-_last_norm = None
+_last = [None, None]  # the last raw sockaddr and its (host, port)
 
 
 def norm(src):
     """A socket's peer address -> (host string, port). Cached for raw sockaddr bytes, so a
     run of datagrams from one sender (the multicast notifications) allocates nothing."""
-    global _last_raw, _last_norm
     if isinstance(src, tuple):
         return src if len(src) == 2 else (src[0].split("%")[0], src[1])
-    if src == _last_raw:
-        return _last_norm
+    last = _last
+    if src == last[0]:
+        return last[1]
     src = bytes(src)
     if len(src) < 8:
         raise ValueError("sockaddr too short")
@@ -118,9 +128,9 @@ def norm(src):
         host = ip_str(src[8:24])
     else:
         raise ValueError("unknown sockaddr family %d" % fam)
-    _last_raw = src
-    _last_norm = (host, port)
-    return _last_norm
+    last[0] = src
+    last[1] = (host, port)
+    return last[1]
 
 
 _sa_cache = {}

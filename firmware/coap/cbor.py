@@ -40,41 +40,6 @@ def load_prefix(data, i=0):
     return _item(data, i, 0)
 
 
-def _arg(data, i, ai):
-    # argument of the initial byte (RFC 8949 §3): returns (value, next offset)
-    if ai < 24:
-        return ai, i
-    if ai == 24:
-        n = 1
-    elif ai == 25:
-        n = 2
-    elif ai == 26:
-        n = 4
-    elif ai == 27:
-        n = 8
-    elif ai == 31:
-        raise CBORDecodeError("indefinite length is not supported")
-    else:
-        raise CBORDecodeError("reserved additional information %d" % ai)
-    if i + n > len(data):
-        raise CBORDecodeError("truncated: argument runs past the end")
-    v = 0
-    for k in range(i, i + n):
-        v = (v << 8) | data[k]
-    return v, i + n
-
-
-def _half(h):
-    s = -1.0 if h & 0x8000 else 1.0
-    e = (h >> 10) & 0x1F
-    f = h & 0x3FF
-    if e == 0:
-        return s * f * 2.0 ** -24
-    if e == 31:
-        return s * float("inf") if f == 0 else float("nan")
-    return s * (1024 + f) * 2.0 ** (e - 25)
-
-
 def _item(data, i, depth):
     if depth > MAX_DEPTH:
         raise CBORDecodeError("nesting deeper than %d" % MAX_DEPTH)
@@ -96,13 +61,36 @@ def _item(data, i, depth):
             if i + n > len(data):
                 raise CBORDecodeError("truncated float")
             raw = bytes(data[i:i + n])
-            if ai == 25:
-                return _half((raw[0] << 8) | raw[1]), i + n
+            if ai == 25:  # half precision (RFC 8949 Appendix D)
+                h = (raw[0] << 8) | raw[1]
+                e = (h >> 10) & 0x1F
+                f = h & 0x3FF
+                if e == 0:
+                    v = f * 2.0 ** -24
+                elif e == 31:
+                    v = float("inf") if f == 0 else float("nan")
+                else:
+                    v = (1024 + f) * 2.0 ** (e - 25)
+                return -v if h & 0x8000 else v, i + n
             return struct.unpack(">f" if ai == 26 else ">d", raw)[0], i + n
         if ai == 31:
             raise CBORDecodeError("unexpected break (indefinite length is not supported)")
         raise CBORDecodeError("unsupported simple value (additional information %d)" % ai)
-    v, i = _arg(data, i, ai)
+    # the argument of the initial byte (RFC 8949 §3)
+    if ai < 24:
+        v = ai
+    else:
+        if ai > 27:
+            if ai == 31:
+                raise CBORDecodeError("indefinite length is not supported")
+            raise CBORDecodeError("reserved additional information %d" % ai)
+        n = 1 << (ai - 24)
+        if i + n > len(data):
+            raise CBORDecodeError("truncated: argument runs past the end")
+        v = 0
+        for k in range(i, i + n):
+            v = (v << 8) | data[k]
+        i += n
     if mt == 0:
         return v, i
     if mt == 1:

@@ -8,25 +8,25 @@ import random as _random
 from coap import msg, options
 from coap.compat import const
 
-UINT_BIT = const(32)          # Appendix B.2: CHAR_BIT * sizeof(unsigned int)
+_UINT_BIT = const(32)          # Appendix B.2: CHAR_BIT * sizeof(unsigned int)
 DEFAULT_LEISURE_MS = const(5000)  # RFC 7252 §8.2 DEFAULT_LEISURE
 
 
 def respond_to(q, rng=_random):
     """Appendix B.2 (bit mask): True with probability 2**-q. Q at or above the word size
     consumes whole random words first, exactly as the pseudo-code does."""
-    while q >= UINT_BIT:
-        if rng.getrandbits(UINT_BIT) != 0:
+    while q >= _UINT_BIT:
+        if rng.getrandbits(_UINT_BIT) != 0:
             return False
-        q -= UINT_BIT
-    return rng.getrandbits(UINT_BIT) & ((1 << q) - 1) == 0
+        q -= _UINT_BIT
+    return rng.getrandbits(_UINT_BIT) & ((1 << q) - 1) == 0
 
 
 def respond_b1(q, rng=_random):
     """Appendix B.1: I = randomInteger(0, 2**q - 1); respond if I == 0 (I drawn in 32-bit words)."""
     i = 0
     while q > 0:
-        k = UINT_BIT if q > UINT_BIT else q
+        k = _UINT_BIT if q > _UINT_BIT else q
         i = (i << k) | rng.getrandbits(k)
         q -= k
     return i == 0

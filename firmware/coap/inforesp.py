@@ -5,6 +5,7 @@
 # This module only parses (the board); coap.inforespenc builds the payload (the server).
 from coap import cbor
 from coap.msg import Msg, DecodeError
+from coap.compat import const
 
 # The key map of the profile we speak (-04). A later profile would be a second map.
 PH_REQ = 1
@@ -12,8 +13,8 @@ LAST_NOTIF = 2
 TP_INFO = 3
 # keys 4.. (Group OSCORE guidance, §6.1), by name
 EXTRA_KEYS = ("join_uri", "sec_gp", "as_uri", "cs_alg", "cs_crv", "cs_kty", "cs_kenc", "alg", "hkdf")
-_TEXT_KEYS = (4, 5, 6)          # text string
-_INT_OR_TEXT_KEYS = (7, 8, 9, 11, 12)
+_TEXT = const(0x0070)          # bit k set: key k is a text string (4, 5, 6)
+_INT_OR_TEXT = const(0x1B80)   # bit k set: key k is an int or a text string (7, 8, 9, 11, 12); 10 is an int
 TP_UDP = 1                      # §11 Transport Protocol Identifiers
 TAG_NETADDR = 260               # "Network Address (IPv4 or IPv6 or MAC Address)"
 DEFAULT_PORT = 5683
@@ -29,7 +30,6 @@ class InfoResp:
     def __init__(self):
         self.ph_req = b""
         self.last_notif = b""
-        self.tp_id = TP_UDP
         self.token = b""
         self.srv_addr = b""
         self.srv_port = 0
@@ -93,14 +93,12 @@ def parse(payload):
     r.cli_addr = _addr(tp[4], "cli_addr")
     r.cli_port = _port(tp[5], "cli_port") if len(tp) == 6 else DEFAULT_PORT
     for k, v in m.items():
-        if k in (PH_REQ, LAST_NOTIF, TP_INFO):
-            continue
-        if not isinstance(k, int) or not 4 <= k < 4 + len(EXTRA_KEYS):
-            continue  # unknown keys are ignored
+        if type(k) is not int or not 4 <= k < 4 + len(EXTRA_KEYS):
+            continue  # keys 1-3 are done; unknown keys are ignored
         name = EXTRA_KEYS[k - 4]
-        if k in _TEXT_KEYS and not isinstance(v, str):
+        if (1 << k) & _TEXT and not isinstance(v, str):
             raise InfoRespError("%s must be a text string" % name)
-        if k in _INT_OR_TEXT_KEYS and not isinstance(v, (int, str)):
+        if (1 << k) & _INT_OR_TEXT and not isinstance(v, (int, str)):
             raise InfoRespError("%s must be an int or a text string" % name)
         if k == 10 and not isinstance(v, int):
             raise InfoRespError("cs_kenc must be an int")
