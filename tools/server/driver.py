@@ -55,6 +55,8 @@ class ServerDriver:
                  status_every=10.0, on_send=None):
         self.core = core
         self.bind = bind
+        if mc_if is None and bind[0].startswith("127."):
+            mc_if = "127.0.0.1"   # loopback has no MULTICAST flag: pick it explicitly (NOTES.md)
         self.mc_if = mc_if
         self.mc_ttl = mc_ttl
         self.mc_loop = mc_loop
