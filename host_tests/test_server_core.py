@@ -435,3 +435,61 @@ def test_block2_on_well_known_core():
             break
         num += 1
     assert num > 0 and full.count(b";obs") == 20
+
+
+def test_cli_builds_core_and_driver():
+    import pytest
+    from tools.server.__main__ import parser, build
+    core, drv = build(parser().parse_args([
+        "--bind", "127.0.0.1", "--port", "6000", "--group", "224.0.1.200", "--group-port", "6001", "--policy", "3",
+        "--interval", "1.5", "--m", "16", "--d", "2", "--wait", "5", "--resource", "/a=1", "--group-resource", "/g=x",
+        "--update", "/a=0.5", "--seed", "3"]))
+    c = core.cfg
+    assert c.grp == ("224.0.1.200", 6001) and c.srv_addr == "127.0.0.1" and c.notify_interval_ms == 1500
+    assert (c.m, c.d, c.wait_ms) == (16, 2, 5000)
+    r = core.resources
+    assert r["/r"].group_after == 3 and r["/g"].group_after == 3 and r["/a"].group_after is None
+    assert r["/a"].period_ms == 500 and r["/a"].writable and r["/g"].value == b"x"
+    assert drv.mc_if == "127.0.0.1" and drv.bind == ("127.0.0.1", 6000)
+    core6, drv6 = build(parser().parse_args(["-6", "--policy", "never", "--no-builtins"]))
+    assert core6.cfg.grp == ("ff05::fd", 5683) and drv6.bind == ("::", 5683) and not core6.resources
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--policy", "sometimes"])
+
+
+def test_mutated_valid_requests_never_raise_inside_the_core():
+    h = Harness(notify_interval_ms=0, wait_ms=50)
+    seeds = [reg(), reg(2, b"\x01", "r", msg.NON, [(o.MRFD, None), (o.NO_RESPONSE, 26)]),
+             msg.encode(msg.CON, msg.PUT, 3, b"\x01", [(o.URI_PATH, "r"), (o.CONTENT_FORMAT, 0)], b"12"),
+             msg.encode(msg.CON, msg.GET, 4, b"", [(o.URI_PATH, ".well-known"), (o.URI_PATH, "core"),
+                                                   (o.URI_PATH, "mc-sender"), (o.URI_QUERY, "token=00")]),
+             msg.encode(msg.CON, msg.GET, 5, b"", [(o.URI_PATH, ".well-known"), (o.URI_PATH, "core"), (o.BLOCK2, 2)])]
+    rng = random.Random(11)
+    for k in range(6000):
+        b = bytearray(rng.choice(seeds))
+        for _ in range(rng.randrange(1, 4)):
+            b[rng.randrange(len(b))] = rng.getrandbits(8)
+        if rng.random() < 0.2:
+            b = b[:rng.randrange(len(b) + 1)]
+        h.rx(bytes(b), ("127.0.0.1", 20000 + (k % 50)))
+        if k % 100 == 0:
+            h.tick(h.now + 200)
+            h.now += 200
+    assert h.s.stats["errors"] == 0 and h.s.stats["rx"] == 6000
+
+
+def test_resources_from_config(tmp_path):
+    import json
+    from tools.server.resources import from_config
+    p = tmp_path / "res.json"
+    p.write_text(json.dumps({"resources": [
+        {"path": "/t", "value": "20", "group_after": 1, "writable": True, "group": "224.0.1.190:6000"},
+        {"path": "/u", "value": "x", "observable": False, "period_ms": 100}]}))
+    t, u = from_config(str(p))
+    assert t.group_after == 1 and t.grp == ("224.0.1.190", 6000) and t.writable and t.value == b"20"
+    assert not u.observable and u.period_ms == 100 and u.group_after is None
+    h = Harness([t, u])
+    ir = h.rx(reg(1, b"\x01", "t"))[1][0]
+    assert inforesp.parse(bytes(ir.payload())).cli_port == 6000
+    h6 = Harness([Resource("/t", "1", group_after=1, grp=("ff05::fd", 6000))])   # IPv4 SRV_ADDR, IPv6 group
+    assert h6.rx(reg(1, b"\x01", "t"))[0][0].code == msg.CONTENT and h6.s.group_for("/t") is None

@@ -502,6 +502,8 @@ class ServerCore:
                 raise ValueError("link-local address")
             if not addr.is_multicast(gr) or addr.is_multicast(sr):
                 raise ValueError("GRP_ADDR must be multicast, SRV_ADDR unicast")
+            if len(sr) != len(gr):
+                raise ValueError("SRV_ADDR and GRP_ADDR are of different IP versions")
             if sr == bytes(len(sr)):
                 raise ValueError("SRV_ADDR is a wildcard address")
         except ValueError as e:
