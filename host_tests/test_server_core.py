@@ -493,3 +493,18 @@ def test_resources_from_config(tmp_path):
     assert inforesp.parse(bytes(ir.payload())).cli_port == 6000
     h6 = Harness([Resource("/t", "1", group_after=1, grp=("ff05::fd", 6000))])   # IPv4 SRV_ADDR, IPv6 group
     assert h6.rx(reg(1, b"\x01", "t"))[0][0].code == msg.CONTENT and h6.s.group_for("/t") is None
+
+
+def test_real_pm_endpoint_plugs_in():
+    from coap.pm import PMEndpoint
+    pm = PMEndpoint("server", pattern=0)
+    h = Harness(pm=pm, notify_interval_ms=0)
+    for k in range(20):
+        h.now = k * 10
+        out = h.rx(reg(k + 1, b"\x01", mtype=msg.NON, extra=[(o.PM, 0x20 if k % 2 else 0x00)]), C1)
+        assert out[0][0].has(o.PM)
+        h.update("/r", str(k))
+    assert isinstance(pm.stats(), dict)
+    from tools.server.__main__ import parser, build
+    core, _ = build(parser().parse_args(["--pm", "1", "--no-builtins"]))
+    assert core.pm is not None and core.pm.pattern == 1

@@ -78,6 +78,7 @@ def parser():
     a("--cf-informative", type=int, help="Content-Format of informative responses (65000)")
     a("--status-every", type=float, default=10.0, help="status line period in seconds (10; 0 = off)")
     a("--duration", type=float, default=0, help="exit after S seconds (0 = run until Ctrl-C)")
+    a("--pm", type=int, choices=(0, 1), help="mark and measure with the PM option (draft-ietf-core-coap-pm), pattern 0 or 1")
     a("--seed", type=int, help="random seed (tokens, MIDs)")
     a("--log-level", default="INFO")
     return p
@@ -107,7 +108,11 @@ def build(args):
                  srv_port=args.port, notify_interval_ms=int(args.interval * 1000), token_len=args.token_len,
                  m=args.m, d=args.d, wait_ms=int(args.wait * 1000), every=args.every, path_mtu=args.path_mtu,
                  max_payload=args.max_payload)
-    core = ServerCore(list(byp.values()), cfg, rng=random.Random(args.seed))
+    pm = None
+    if args.pm is not None:
+        from coap.pm import PMEndpoint
+        pm = PMEndpoint("server", pattern=args.pm)
+    core = ServerCore(list(byp.values()), cfg, pm=pm, rng=random.Random(args.seed))
     drv = ServerDriver(core, (bind, args.port), args.mc_if, args.ttl, not args.no_loop, args.status_every)
     return core, drv
 
@@ -136,6 +141,8 @@ async def amain(args):
         pass
     log.info("shutting down: cancelling %d group observation(s)", len(core.groups))
     await drv.stop()
+    if core.pm is not None:
+        log.info("PM: %s", core.pm.stats())
 
 
 def main(argv=None):
