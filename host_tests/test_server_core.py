@@ -508,3 +508,11 @@ def test_real_pm_endpoint_plugs_in():
     from tools.server.__main__ import parser, build
     core, _ = build(parser().parse_args(["--pm", "1", "--no-builtins"]))
     assert core.pm is not None and core.pm.pattern == 1
+
+
+def test_traditional_observer_table_is_bounded():
+    h = Harness(max_observers=5)
+    for k in range(8):
+        (r, _), = h.rx(reg(k + 1, b"\x01", "time"), ("127.0.0.1", 31000 + k))
+        assert r.code == msg.CONTENT and r.has(o.OBSERVE) == (k < 5)
+    assert len(h.s.resources["/time"].observers) == 5 and h.s.stats["overload"] == 3

@@ -45,7 +45,7 @@ class Config:
                  notify_interval_ms=3000, token_len=4, m=32, d=4,
                  wait_ms=MAX_CONFIRMATION_WAIT_MS, every=10, first_after=1, path_mtu=1280,
                  max_payload=1024, max_pending=2000, dedup_max=20000, con_every=20,
-                 security=None, log_rate=20):
+                 security=None, log_rate=20, max_observers=1024):
         self.grp = grp
         self.srv_addr = srv_addr
         self.srv_port = srv_port
@@ -63,6 +63,7 @@ class Config:
         self.con_every = con_every
         self.security = security      # Group OSCORE seam (group.NoSecurity when None)
         self.log_rate = log_rate      # bad-input log lines per second, the rest only counted
+        self.max_observers = max_observers  # traditional observers per resource
 
 
 class _Ctx:
@@ -457,6 +458,11 @@ class ServerCore:
 
     # ------------------------------------------------- traditional (RFC 7641)
     def _register_trad(self, res, m, ctx, now):
+        if ctx.peer not in res.observers and len(res.observers) >= self.cfg.max_observers:
+            # RFC 7641 §4.1: unable to add an observer -> a response without Observe
+            self._bad("overload", ctx.peer, "%s: observer table full" % res.path, now)
+            self._content(m, ctx, now, res.value, res.cf)
+            return
         self.stats["trad_registrations"] += 1
         if ctx.peer not in res.observers:
             log.info("traditional observer %s:%d of %s (token %s)", ctx.peer[0], ctx.peer[1], res.path, ctx.token.hex())
@@ -565,7 +571,6 @@ class ServerCore:
         if self._send_informative(ctx.peer, ctx.token, g, now, ctx.pm) is None:
             # too many CONs outstanding (a flood): the client retransmits its request and
             # gets the cached empty ACK; it will re-register later. Counted.
-            self.stats["overload"] += 1
             self._bad("overload", ctx.peer, "informative response dropped: %d CONs pending" % len(self.pending), now)
 
     def _check_mtu(self, res):
@@ -608,6 +613,7 @@ class ServerCore:
             g.bytes_sent += len(buf)
             self.stats["notifications"] += 1
             self._send(buf, g.grp, multicast=True)
+            log.debug("notification %d of %s to %s:%d (%d bytes)", seq, res.path, g.grp[0], g.grp[1], len(buf))
             self._check_mtu(res)
             if q is not None:
                 log.info("rough counting round %d of %s: MRFD Q=%d (COUNT %d, M=%d)", g.counter.rounds + 1,
