@@ -3,6 +3,7 @@
 # (tp_info, tag 260). Everything else in the stack uses (host string, port).
 AF_INET = 2
 AF_INET6 = 10
+_BAD = "bad IP address %r"
 
 
 def parse_ip(s):
@@ -10,12 +11,12 @@ def parse_ip(s):
     if ":" not in s:
         parts = s.split(".")
         if len(parts) != 4:
-            raise ValueError("bad IPv4 address %r" % s)
+            raise ValueError(_BAD % s)
         out = bytearray(4)
         for k in range(4):
             p = parts[k]
             if not p or not p.isdigit() or len(p) > 3 or int(p) > 255:
-                raise ValueError("bad IPv4 address %r" % s)
+                raise ValueError(_BAD % s)
             out[k] = int(p)
         return bytes(out)
     s = s.split("%")[0]  # drop a zone index
@@ -25,28 +26,28 @@ def parse_ip(s):
         tail4 = parse_ip(s[cut + 1:])
         s = s[:cut + 1] + "0:0"
     if s.count("::") > 1:
-        raise ValueError("bad IPv6 address %r" % s)
+        raise ValueError(_BAD % s)
     if "::" in s:
         head, rest = s.split("::")
         hs = head.split(":") if head else []
         ts = rest.split(":") if rest else []
         fill = 8 - len(hs) - len(ts)
         if fill < 1:
-            raise ValueError("bad IPv6 address %r" % s)
+            raise ValueError(_BAD % s)
         groups = hs + ["0"] * fill + ts
     else:
         groups = s.split(":")
     if len(groups) != 8:
-        raise ValueError("bad IPv6 address %r" % s)
+        raise ValueError(_BAD % s)
     out = bytearray(16)
     for k in range(8):
         g = groups[k]
         if not 1 <= len(g) <= 4:
-            raise ValueError("bad IPv6 address %r" % s)
+            raise ValueError(_BAD % s)
         try:
             v = int(g, 16)
         except ValueError:
-            raise ValueError("bad IPv6 address %r" % s)
+            raise ValueError(_BAD % s)
         out[2 * k] = v >> 8
         out[2 * k + 1] = v & 0xFF
     if tail4:

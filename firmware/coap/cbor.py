@@ -5,6 +5,7 @@
 import struct
 
 MAX_DEPTH = 16
+_TRUNCATED = "truncated: %s runs past the end"
 
 
 class CBORDecodeError(ValueError):
@@ -44,7 +45,7 @@ def _item(data, i, depth):
     if depth > MAX_DEPTH:
         raise CBORDecodeError("nesting deeper than %d" % MAX_DEPTH)
     if i >= len(data):
-        raise CBORDecodeError("truncated: item expected at offset %d" % i)
+        raise CBORDecodeError(_TRUNCATED % "an item")
     ib = data[i]
     mt = ib >> 5
     ai = ib & 31
@@ -59,7 +60,7 @@ def _item(data, i, depth):
         if 25 <= ai <= 27:
             n = 1 << (ai - 24)
             if i + n > len(data):
-                raise CBORDecodeError("truncated float")
+                raise CBORDecodeError(_TRUNCATED % "a float")
             raw = bytes(data[i:i + n])
             if ai == 25:  # half precision (RFC 8949 Appendix D)
                 h = (raw[0] << 8) | raw[1]
@@ -74,19 +75,18 @@ def _item(data, i, depth):
                 return -v if h & 0x8000 else v, i + n
             return struct.unpack(">f" if ai == 26 else ">d", raw)[0], i + n
         if ai == 31:
-            raise CBORDecodeError("unexpected break (indefinite length is not supported)")
-        raise CBORDecodeError("unsupported simple value (additional information %d)" % ai)
+            raise CBORDecodeError("indefinite length is not supported")
+        raise CBORDecodeError("unsupported additional information %d" % ai)
     # the argument of the initial byte (RFC 8949 §3)
     if ai < 24:
         v = ai
     else:
         if ai > 27:
-            if ai == 31:
-                raise CBORDecodeError("indefinite length is not supported")
-            raise CBORDecodeError("reserved additional information %d" % ai)
+            raise CBORDecodeError("indefinite length is not supported" if ai == 31 else
+                                  "unsupported additional information %d" % ai)
         n = 1 << (ai - 24)
         if i + n > len(data):
-            raise CBORDecodeError("truncated: argument runs past the end")
+            raise CBORDecodeError(_TRUNCATED % "an argument")
         v = 0
         for k in range(i, i + n):
             v = (v << 8) | data[k]
@@ -97,7 +97,7 @@ def _item(data, i, depth):
         return -1 - v, i
     if mt == 2 or mt == 3:
         if v > len(data) - i:
-            raise CBORDecodeError("truncated: string of %d bytes runs past the end" % v)
+            raise CBORDecodeError(_TRUNCATED % "a string")
         s = bytes(data[i:i + v])
         if mt == 3:
             try:
@@ -107,7 +107,7 @@ def _item(data, i, depth):
         return s, i + v
     if mt == 4:
         if v > len(data) - i:  # each item takes at least one byte
-            raise CBORDecodeError("truncated: array of %d items runs past the end" % v)
+            raise CBORDecodeError(_TRUNCATED % "an array")
         out = []
         for _ in range(v):
             x, i = _item(data, i, depth + 1)
@@ -115,7 +115,7 @@ def _item(data, i, depth):
         return out, i
     if mt == 5:
         if 2 * v > len(data) - i:
-            raise CBORDecodeError("truncated: map of %d pairs runs past the end" % v)
+            raise CBORDecodeError(_TRUNCATED % "a map")
         out = {}
         for _ in range(v):
             k, i = _item(data, i, depth + 1)

@@ -118,7 +118,7 @@ class Client:
         except ValueError:
             raise ValueError("destination must be a numeric IP address: %r" % (dest[0],))
         if addr.is_link_local(raw) or addr.is_multicast(raw):
-            raise ValueError("no link-local or multicast destination in a registration (§3.1)")
+            raise ValueError("link-local or multicast destination (§3.1)")
         proxied = False
         for num, _ in opts:
             if num == options.OBSERVE or num == options.MRFD:
@@ -325,11 +325,13 @@ class Client:
         code = m.code
         v = m.uint(options.OBSERVE)
         st = o.state
+        if (st == GROUP or (st == PROXY and grp is None)) and code == _UNAVAILABLE and v is None \
+                and not m.has_payload():
+            self._end(o, "group observation cancelled by the server")  # §2.5, §3.4 (§8)
+            return
         if st == GROUP:
             if v is not None and code < 0x60:  # 2.xx notification (§3.3)
                 self._notify(o, m, v, now, VIA_GROUP if grp is not None else VIA_UNICAST, True)
-            elif code == _UNAVAILABLE and v is None and not m.has_payload():
-                self._end(o, "group observation cancelled by the server")  # §2.5, §3.4
             else:
                 self.stats.dropped["code"] += 1
             return
@@ -354,8 +356,6 @@ class Client:
             self._notify(o, m, v, now, VIA_UNICAST, o.state == PROXY)
         elif code == _UNAVAILABLE and m.uint(options.CONTENT_FORMAT) == options.CF_INFORMATIVE:
             self._informative(o, m, src, now)
-        elif st == PROXY and code == _UNAVAILABLE and v is None and not m.has_payload():
-            self._end(o, "group observation cancelled by the server")
         else:
             o.error = msg.code_str(code)
             self._end(o, "error response " + o.error)
@@ -407,14 +407,13 @@ class Client:
                 raise ValueError("last_notif is not a 2.xx notification with Observe")
         except (ValueError, msg.DecodeError) as e:  # InfoRespError, CBOR errors are ValueErrors
             self.stats.dropped["inforesp"] += 1
+            self.log("coapcast: malformed informative response (%s): %s" % (
+                e, "withdrawing" if o.retried else "re-registering after the back-off"))
             if not o.retried:
                 o.retried = True
                 o.state = REG
                 o.timer = ticks_add(now, self.retry_backoff_ms)
-                self.log("coapcast: malformed informative response for %r (%s): re-registering in %d ms"
-                         % (o.opts, e, self.retry_backoff_ms))
             else:
-                self.log("coapcast: malformed informative response for %r (%s): withdrawing" % (o.opts, e))
                 o.error = "inforesp: %s" % (e,)
                 self._end(o, o.error, quiet=True)
             return

@@ -13,8 +13,7 @@ LAST_NOTIF = 2
 TP_INFO = 3
 # keys 4.. (Group OSCORE guidance, §6.1), by name
 EXTRA_KEYS = ("join_uri", "sec_gp", "as_uri", "cs_alg", "cs_crv", "cs_kty", "cs_kenc", "alg", "hkdf")
-_TEXT = const(0x0070)          # bit k set: key k is a text string (4, 5, 6)
-_INT_OR_TEXT = const(0x1B80)   # bit k set: key k is an int or a text string (7, 8, 9, 11, 12); 10 is an int
+_TEXT = const(0x0070)          # bit k set: key k is a text string (4-6); 10 is an int, 7-9, 11, 12 either
 TP_UDP = 1                      # §11 Transport Protocol Identifiers
 TAG_NETADDR = 260               # "Network Address (IPv4 or IPv6 or MAC Address)"
 DEFAULT_PORT = 5683
@@ -39,10 +38,9 @@ class InfoResp:
 
 
 def _addr(v, what):
-    if not isinstance(v, cbor.Tag) or v.tag != TAG_NETADDR:
-        raise InfoRespError("tp_info: %s is not tagged 260" % what)
-    if not isinstance(v.value, bytes) or len(v.value) not in (4, 16):
-        raise InfoRespError("tp_info: %s must be a 4- or 16-byte string" % what)
+    if not isinstance(v, cbor.Tag) or v.tag != TAG_NETADDR or not isinstance(v.value, bytes) \
+            or len(v.value) not in (4, 16):
+        raise InfoRespError("tp_info: %s is not a 4- or 16-byte string tagged 260" % what)
     return v.value
 
 
@@ -52,7 +50,8 @@ def _port(v, what):
     return v
 
 
-def _tim(v, what):
+def _tim(v, what, lo, hi):
+    """A transport-independent message (§2.2.1) whose code lies in lo..hi."""
     if not isinstance(v, bytes):
         raise InfoRespError("%s is missing or not a byte string" % what)
     try:
@@ -60,6 +59,8 @@ def _tim(v, what):
         m.decode(b"\x40" + v[:1] + b"\0\0" + v[1:])
     except DecodeError as e:
         raise InfoRespError("%s: %s" % (what, e))
+    if not lo <= v[0] <= hi:
+        raise InfoRespError("%s: wrong code %d" % (what, v[0]))
     return v
 
 
@@ -72,12 +73,8 @@ def parse(payload):
     if not isinstance(m, dict):
         raise InfoRespError("payload is not a CBOR map")
     r = InfoResp()
-    r.ph_req = _tim(m.get(PH_REQ), "ph_req")
-    r.last_notif = _tim(m.get(LAST_NOTIF), "last_notif")
-    if not 1 <= r.ph_req[0] <= 31:
-        raise InfoRespError("ph_req: code is not a request code")
-    if r.last_notif[0] < 64:
-        raise InfoRespError("last_notif: code is not a response code")
+    r.ph_req = _tim(m.get(PH_REQ), "ph_req", 1, 31)  # a request
+    r.last_notif = _tim(m.get(LAST_NOTIF), "last_notif", 64, 255)  # a response
     tp = m.get(TP_INFO)
     if not isinstance(tp, list) or not tp:
         raise InfoRespError("tp_info is missing or not a non-empty array")
@@ -96,11 +93,7 @@ def parse(payload):
         if type(k) is not int or not 4 <= k < 4 + len(EXTRA_KEYS):
             continue  # keys 1-3 are done; unknown keys are ignored
         name = EXTRA_KEYS[k - 4]
-        if (1 << k) & _TEXT and not isinstance(v, str):
-            raise InfoRespError("%s must be a text string" % name)
-        if (1 << k) & _INT_OR_TEXT and not isinstance(v, (int, str)):
-            raise InfoRespError("%s must be an int or a text string" % name)
-        if k == 10 and not isinstance(v, int):
-            raise InfoRespError("cs_kenc must be an int")
+        if not isinstance(v, int if k == 10 else str if (1 << k) & _TEXT else (int, str)):
+            raise InfoRespError("%s has the wrong type" % name)
         r.extra[name] = v
     return r

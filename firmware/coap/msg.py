@@ -104,32 +104,24 @@ class Msg:
             i += 1
             d = b >> 4
             ln = b & 15
-            if d >= 13:
+            if d == 15 or ln == 15:
+                raise DecodeError("option nibble 15 outside a payload marker")
+            if d >= 13:  # 13: one extension byte (+13), 14: two (+269)
+                if i + d - 13 >= n:
+                    raise DecodeError("option delta runs past the end")
                 if d == 13:
-                    if i >= n:
-                        raise DecodeError("option delta runs past the end")
                     d = buf[i] + 13
-                    i += 1
-                elif d == 14:
-                    if i + 1 >= n:
-                        raise DecodeError("option delta runs past the end")
+                else:
                     d = ((buf[i] << 8) | buf[i + 1]) + 269
-                    i += 2
-                else:
-                    raise DecodeError("option delta nibble 15 outside a payload marker")
+                i += 1 if d < 269 else 2
             if ln >= 13:
+                if i + ln - 13 >= n:
+                    raise DecodeError("option length runs past the end")
                 if ln == 13:
-                    if i >= n:
-                        raise DecodeError("option length runs past the end")
                     ln = buf[i] + 13
-                    i += 1
-                elif ln == 14:
-                    if i + 1 >= n:
-                        raise DecodeError("option length runs past the end")
-                    ln = ((buf[i] << 8) | buf[i + 1]) + 269
-                    i += 2
                 else:
-                    raise DecodeError("option length nibble 15")
+                    ln = ((buf[i] << 8) | buf[i + 1]) + 269
+                i += 1 if ln < 269 else 2
             num += d
             if num > 0xFFFF:
                 raise DecodeError("option number above 65535")
