@@ -3,6 +3,7 @@
 # loopback (IP_MULTICAST_IF 127.0.0.1, receivers join on 127.0.0.1, see NOTES.md); tshark
 # decodes a capture of the run. Every loop is bounded.
 import os
+import select
 import shutil
 import signal
 import socket
@@ -245,10 +246,14 @@ def test_tshark_decodes_everything_the_server_sends(tmp_path):
     cap = subprocess.Popen([TSHARK, "-i", "lo", "-w", pcap, "-f", "udp port %d or udp port %d" % (srv.port, srv.gport)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        end = time.monotonic() + 10
-        while not os.path.exists(pcap) and time.monotonic() < end:
-            time.sleep(0.1)
-        time.sleep(1.0)
+        end = time.monotonic() + 20                 # wait for "Capturing on 'Loopback: lo'"
+        while time.monotonic() < end:
+            if not select.select([cap.stderr], [], [], max(end - time.monotonic(), 0))[0]:
+                break
+            line = cap.stderr.readline()
+            if "Capturing on" in line or not line:
+                break
+        time.sleep(0.5)
         coap_client("-s", "2", "-m", "get", srv.url("/time"))
         coap_client("-s", "2", "-m", "get", srv.url("/r"))
         coap_client("-m", "get", srv.url("/.well-known/core"))
