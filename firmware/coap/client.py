@@ -66,7 +66,7 @@ class Observation:
     def __init__(self, dest, opts, cb, tok):
         self.dest = dest        # (host, port) the registration goes to (server, or proxy §8)
         self.opts = opts        # request options besides Observe (Uri-Path, Uri-Query, Proxy-Uri...),
-                                # encoded (one bytes object, RAM; see _items)
+                                # encoded (one bytes object, RAM; see _opts)
         self.cb = cb            # cb(payload, content_format, observe, via)
         self.state = REG
         self.token = tok        # local token: our own, or T of the group observation (§3.2 step 3),
@@ -126,7 +126,7 @@ class Client:
             if num == options.PROXY_URI or num == options.PROXY_SCHEME:
                 proxied = True
         enc = bytes(msg.encode_options(opts))
-        _items(enc)  # what the codec cannot hold (more than msg.MAX_OPTS options) fails here
+        msg.Msg().decode(b"\x40\x01\x00\x00" + enc)  # more than the codec holds (msg.MAX_OPTS) fails here
         for x in self.obs:  # share an equal destination tuple (RAM per observation)
             if x.dest == dest:
                 dest = x.dest
@@ -144,7 +144,7 @@ class Client:
         """Stop observing. Traditional: NON GET Observe 1 (RFC 7641 §3.6). Group: forget (§3.4),
         and with rst=True answer the next notification on T with a Reset."""
         if o.state == TRAD:
-            self._send(self._request(_NON, o.token, o.opts, 1, o.dest, now), o.dest)
+            self._send(msg.encode(_NON, _GET, self._next_mid(), o.token, self._opts(o, now, 1)), o.dest)
         elif rst and o.state != ENDED:
             self.forgotten.append((o.token, o.src or o.dest))
             if len(self.forgotten) > 4:
@@ -197,8 +197,7 @@ class Client:
                 if o.state == GROUP or o.state == PROXY:
                     self.stats.feedback += 1
                     # a fresh token: this registration is only counted (No-Response 26)
-                    self._send(feedback.request(self._next_mid(), self._new_token(), _items(o.opts),
-                                                self._pm_opt(o.dest, now)), o.dest)
+                    self._send(feedback.request(self._next_mid(), self._new_token(), self._opts(o, now)), o.dest)
                 else:
                     self._register(o, now)
 
@@ -298,8 +297,8 @@ class Client:
             self._reply(_RST, m, src, (self._dk - 1) % _DEDUP)  # a duplicate gets the RST again
         return None
 
-    def _reply(self, mtype, m, src, j):
-        self._dd[3 * j + 2] = mtype
+    def _reply(self, mtype, m, src, n):
+        self._dd[3 * n + 2] = mtype
         self._send(msg.empty(mtype, m.mid), src)
 
     def _ack_or_rst(self, m, src, now):
@@ -345,7 +344,8 @@ class Client:
                 if st == PROXY:
                     self._end(o, "proxy ended the observation")
                     return
-                self._deliver(o, m, -1, VIA_UNICAST)
+                o.value = -1  # delivered as it is, whatever the baseline
+                self._notify(o, m, -1, now, VIA_UNICAST, False)
                 self._end(o, "not observable (no Observe in the response)")
                 return
             if st == REG:
@@ -373,9 +373,6 @@ class Client:
             q = m.uint(options.MRFD)
             if q is not None and self.respond_to(q, self.rng):
                 o.timer = ticks_add(now, feedback.delay_ms(self.leisure_ms, self.rng))
-        self._deliver(o, m, v, via)
-
-    def _deliver(self, o, m, v, via):
         self.stats.delivered += 1
         try:
             o.cb(m.payload(), m.uint(options.CONTENT_FORMAT), v, via)
@@ -429,8 +426,13 @@ class Client:
         for x in list(self.obs):
             if x is not o and x.state == TRAD and x.dest == o.dest and x.opts == o.opts:
                 self._end(x, "replaced by a group observation")
-        if o.grp is not None:
-            self._leave(o.grp)
+        g = o.grp
+        if g is not None:  # leave the previous group (a repeated informative response)
+            n = self.groups.get(g, 0) - 1
+            if n > 0:
+                self.groups[g] = n
+            else:
+                self.groups.pop(g, None)
         o.token = memoryview(ph)[4:4 + len(tok)]  # step 3: T is our local token (held by ph_req)
         if srv != o.dest:
             o.src = srv
@@ -446,18 +448,16 @@ class Client:
             self.groups[grp] = self.groups.get(grp, 0) + 1
         self._notify(o, last, lv, now, VIA_GROUP, False)  # step 5: baseline; MRFD ignored
 
-    def _leave(self, grp):
-        n = self.groups.get(grp, 0) - 1
-        if n > 0:
-            self.groups[grp] = n
-        else:
-            self.groups.pop(grp, None)
-
     def _end(self, o, reason, quiet=False):
         if o.state == ENDED:
             return
-        if o.grp is not None:
-            self._leave(o.grp)
+        g = o.grp
+        if g is not None:  # leave the group when no other observation uses it (§3.4)
+            n = self.groups.get(g, 0) - 1
+            if n > 0:
+                self.groups[g] = n
+            else:
+                self.groups.pop(g, None)
             o.grp = None
         o.state = ENDED
         if o.timer is not None:
@@ -477,13 +477,13 @@ class Client:
     def _register(self, o, now):
         """CON GET Observe 0 (§3.1) with RFC 7252 §4.2 retransmission."""
         mid = self._next_mid()
-        pkt = self._request(_CON, o.token, o.opts, 0, o.dest, now, mid)
+        data = msg.encode(_CON, _GET, mid, o.token, self._opts(o, now, 0))
         # initial timeout: random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]
         span = int(self.ack_timeout_ms * (self.ack_random_factor - 1))
         to = self.ack_timeout_ms + ((self.rng.getrandbits(16) * span) >> 16)
         self._untx(o)
-        self.txs.append([o, mid, pkt, 0, ticks_add(now, to), to])
-        self._send(pkt, o.dest)
+        self.txs.append([o, mid, data, 0, ticks_add(now, to), to])
+        self._send(data, o.dest)
 
     def _untx(self, o):
         for tx in self.txs:
@@ -491,17 +491,17 @@ class Client:
                 self.txs.remove(tx)
                 return
 
-    def _request(self, mtype, tok, opts, observe, dest, now, mid=None):
-        o = _items(opts)
-        o.append((options.OBSERVE, observe))
-        o.extend(self._pm_opt(dest, now))
-        return msg.encode(mtype, _GET, self._next_mid() if mid is None else mid, tok, o)
-
-    def _pm_opt(self, dest, now):
-        if self.pm is None:
-            return ()
-        v = self.pm.tx(dest, now)
-        return () if v is None else ((options.PM, v),)
+    def _opts(self, o, now, observe=None):
+        """o's request options (decoded from o.opts), Observe unless None, and PM when a PM
+        endpoint is set (coap-pm): what every request of this observation carries."""
+        opts = msg.Msg().decode(b"\x40\x01\x00\x00" + o.opts).items()
+        if observe is not None:
+            opts.append((options.OBSERVE, observe))
+        if self.pm is not None:
+            v = self.pm.tx(o.dest, now)
+            if v is not None:
+                opts.append((options.PM, v))
+        return opts
 
     def _next_mid(self):
         self._mid = (self._mid + 1) & 0xFFFF
@@ -509,7 +509,10 @@ class Client:
 
     def _new_token(self):
         while True:
-            t = bytes(self.rng.getrandbits(8) for _ in range(self.token_len))
+            t = bytearray(self.token_len)
+            for k in range(len(t)):
+                t[k] = self.rng.getrandbits(8)
+            t = bytes(t)
             for o in self.obs:
                 if o.token == t:
                     break
@@ -519,12 +522,7 @@ class Client:
     # ---- the security seam (Group OSCORE, draft §6-§7, a later issue) ----
     # sec.protect(bytes, dest) -> bytes (here); sec.unprotect(Msg, src, grp) -> Msg (decoded plain) or
     # None (in recv(), right after the codec).
-    def _send(self, pkt, dest):
+    def _send(self, data, dest):
         if self.sec is not None:
-            pkt = self.sec.protect(pkt, dest)
-        self.out.append((pkt, dest))
-
-
-def _items(enc):
-    """Encoded options -> [(number, bytes)] for the codec (only when a request is built)."""
-    return msg.Msg().decode(b"\x40\x01\x00\x00" + enc).items()
+            data = self.sec.protect(data, dest)
+        self.out.append((data, dest))

@@ -73,10 +73,6 @@ class Driver:
     def _key(s):
         return s.fileno() if hasattr(s, "fileno") else id(s)
 
-    def local(self):
-        """(host, port) of the unicast socket."""
-        return addr.norm(self.sock.getsockname()) if hasattr(self.sock, "getsockname") else None
-
     def sync_groups(self):
         """Join the groups the core needs, leave the ones it no longer uses."""
         want = self.core.groups
