@@ -45,7 +45,7 @@ def _item(data, i, depth):
     if depth > MAX_DEPTH:
         raise CBORDecodeError("nesting deeper than %d" % MAX_DEPTH)
     if i >= len(data):
-        raise CBORDecodeError(_TRUNCATED % "an item")
+        raise CBORDecodeError(_TRUNCATED % "value")
     ib = data[i]
     mt = ib >> 5
     ai = ib & 31
@@ -60,7 +60,7 @@ def _item(data, i, depth):
         if 25 <= ai <= 27:
             n = 1 << (ai - 24)
             if i + n > len(data):
-                raise CBORDecodeError(_TRUNCATED % "a float")
+                raise CBORDecodeError(_TRUNCATED % "float")
             raw = bytes(data[i:i + n])
             if ai == 25:  # half precision (RFC 8949 Appendix D)
                 h = (raw[0] << 8) | raw[1]
@@ -86,7 +86,7 @@ def _item(data, i, depth):
                                   "unsupported additional information %d" % ai)
         n = 1 << (ai - 24)
         if i + n > len(data):
-            raise CBORDecodeError(_TRUNCATED % "an argument")
+            raise CBORDecodeError(_TRUNCATED % "arg")
         v = 0
         for k in range(i, i + n):
             v = (v << 8) | data[k]
@@ -97,7 +97,7 @@ def _item(data, i, depth):
         return -1 - v, i
     if mt == 2 or mt == 3:
         if v > len(data) - i:
-            raise CBORDecodeError(_TRUNCATED % "a string")
+            raise CBORDecodeError(_TRUNCATED % "str")
         s = bytes(data[i:i + v])
         if mt == 3:
             try:
@@ -107,7 +107,7 @@ def _item(data, i, depth):
         return s, i + v
     if mt == 4:
         if v > len(data) - i:  # each item takes at least one byte
-            raise CBORDecodeError(_TRUNCATED % "an array")
+            raise CBORDecodeError(_TRUNCATED % "array")
         out = []
         for _ in range(v):
             x, i = _item(data, i, depth + 1)
@@ -115,7 +115,7 @@ def _item(data, i, depth):
         return out, i
     if mt == 5:
         if 2 * v > len(data) - i:
-            raise CBORDecodeError(_TRUNCATED % "a map")
+            raise CBORDecodeError(_TRUNCATED % "map")
         out = {}
         for _ in range(v):
             k, i = _item(data, i, depth + 1)

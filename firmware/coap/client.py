@@ -3,7 +3,7 @@
 # (host, port), the group socket they came on (or None) and the time in ms; it queues what to
 # send in `out` as (bytes, (host, port)), calls the app's callbacks, and tells its next deadline.
 # No sockets, no clock: see driver.py.
-import random as _random
+import random
 
 from coap import msg, options, inforesp, addr, feedback
 from coap.observe import fresher
@@ -91,7 +91,7 @@ class Client:
         self.max_retransmit = max_retransmit
         self.leisure_ms = leisure_ms
         self.retry_backoff_ms = retry_backoff_ms
-        self.rng = rng or _random
+        self.rng = rng or random
         self.pm = pm
         self.sec = sec          # the security seam (Group OSCORE, draft §6-7): see recv/_send
         self.log = log

@@ -3,7 +3,7 @@
 # fraction of the leisure time, a NON GET Observe 0 with No-Response 26 and an empty MRFD option,
 # to the destination of the original registration.
 # `rng` is anything with getrandbits(k), k <= 32 (the random module, or a seeded instance).
-import random as _random
+import random
 
 from coap import msg, options
 from coap.compat import const
@@ -12,7 +12,7 @@ _UINT_BIT = const(32)          # Appendix B.2: CHAR_BIT * sizeof(unsigned int)
 DEFAULT_LEISURE_MS = const(5000)  # RFC 7252 §8.2 DEFAULT_LEISURE
 
 
-def respond_to(q, rng=_random):
+def respond_to(q, rng=random):
     """Appendix B.2 (bit mask): True with probability 2**-q. Q at or above the word size
     consumes whole random words first, exactly as the pseudo-code does."""
     while q >= _UINT_BIT:
@@ -22,7 +22,7 @@ def respond_to(q, rng=_random):
     return rng.getrandbits(_UINT_BIT) & ((1 << q) - 1) == 0
 
 
-def respond_b1(q, rng=_random):
+def respond_b1(q, rng=random):
     """Appendix B.1: I = randomInteger(0, 2**q - 1); respond if I == 0 (I drawn in 32-bit words)."""
     i = 0
     while q > 0:
@@ -32,7 +32,7 @@ def respond_b1(q, rng=_random):
     return i == 0
 
 
-def delay_ms(leisure_ms=DEFAULT_LEISURE_MS, rng=_random):
+def delay_ms(leisure_ms=DEFAULT_LEISURE_MS, rng=random):
     """A random fraction of the leisure time, in ms (Appendix B: randomFloat(0, 1) * LEISURE_TIME)."""
     return (rng.getrandbits(16) * leisure_ms) >> 16
 

@@ -7,12 +7,13 @@ from coap import cbor
 from coap.msg import Msg, DecodeError
 from coap.compat import const
 
-# The key map of the profile we speak (-04). A later profile would be a second map.
-PH_REQ = 1
-LAST_NOTIF = 2
-TP_INFO = 3
-# keys 4.. (Group OSCORE guidance, §6.1), by name
-EXTRA_KEYS = ("join_uri", "sec_gp", "as_uri", "cs_alg", "cs_crv", "cs_kty", "cs_kenc", "alg", "hkdf")
+# The key map of the profile we speak (-04): key k is named KEYS[k - 1]; 1-3 are required, 4.. are
+# the Group OSCORE guidance (§6.1). A later profile would be a second map.
+KEYS = ("ph_req", "last_notif", "tp_info", "join_uri", "sec_gp", "as_uri", "cs_alg", "cs_crv", "cs_kty",
+        "cs_kenc", "alg", "hkdf")
+_PH_REQ = const(1)
+_LAST_NOTIF = const(2)
+_TP_INFO = const(3)
 _TEXT = const(0x0070)          # bit k set: key k is a text string (4-6); 10 is an int, 7-9, 11, 12 either
 TP_UDP = 1                      # §11 Transport Protocol Identifiers
 TAG_NETADDR = 260               # "Network Address (IPv4 or IPv6 or MAC Address)"
@@ -37,30 +38,30 @@ class InfoResp:
         self.extra = {}  # keys 4-12 (Group OSCORE guidance, §6.1), by name
 
 
-def _addr(v, what):
+def _addr(v, name):
     if not isinstance(v, cbor.Tag) or v.tag != TAG_NETADDR or not isinstance(v.value, bytes) \
             or len(v.value) not in (4, 16):
-        raise InfoRespError("tp_info: %s is not a 4- or 16-byte string tagged 260" % what)
+        raise InfoRespError("tp_info: %s is not a 4- or 16-byte string tagged 260" % name)
     return v.value
 
 
-def _port(v, what):
+def _port(v, name):
     if not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= 0xFFFF:
-        raise InfoRespError("tp_info: %s is not a port number" % what)
+        raise InfoRespError("tp_info: %s is not a port number" % name)
     return v
 
 
-def _tim(v, what, lo, hi):
-    """A transport-independent message (§2.2.1) whose code lies in lo..hi."""
+def _tim(v, name, t):
+    """A transport-independent message (§2.2.1): a request (t true) or a response."""
     if not isinstance(v, bytes):
-        raise InfoRespError("%s is missing or not a byte string" % what)
+        raise InfoRespError("%s is missing or not a byte string" % name)
     try:
         m = Msg(8)
         m.decode(b"\x40" + v[:1] + b"\0\0" + v[1:])
     except DecodeError as e:
-        raise InfoRespError("%s: %s" % (what, e))
-    if not lo <= v[0] <= hi:
-        raise InfoRespError("%s: wrong code %d" % (what, v[0]))
+        raise InfoRespError("%s: %s" % (name, e))
+    if not (1 <= v[0] <= 31 if t else v[0] >= 64):
+        raise InfoRespError("%s: wrong code %d" % (name, v[0]))
     return v
 
 
@@ -73,9 +74,9 @@ def parse(payload):
     if not isinstance(m, dict):
         raise InfoRespError("payload is not a CBOR map")
     r = InfoResp()
-    r.ph_req = _tim(m.get(PH_REQ), "ph_req", 1, 31)  # a request
-    r.last_notif = _tim(m.get(LAST_NOTIF), "last_notif", 64, 255)  # a response
-    tp = m.get(TP_INFO)
+    r.ph_req = _tim(m.get(_PH_REQ), "ph_req", True)
+    r.last_notif = _tim(m.get(_LAST_NOTIF), "last_notif", False)
+    tp = m.get(_TP_INFO)
     if not isinstance(tp, list) or not tp:
         raise InfoRespError("tp_info is missing or not a non-empty array")
     if tp[0] != TP_UDP:
@@ -90,9 +91,9 @@ def parse(payload):
     r.cli_addr = _addr(tp[4], "cli_addr")
     r.cli_port = _port(tp[5], "cli_port") if len(tp) == 6 else DEFAULT_PORT
     for k, v in m.items():
-        if type(k) is not int or not 4 <= k < 4 + len(EXTRA_KEYS):
+        if type(k) is not int or not 4 <= k <= len(KEYS):
             continue  # keys 1-3 are done; unknown keys are ignored
-        name = EXTRA_KEYS[k - 4]
+        name = KEYS[k - 1]
         if not isinstance(v, int if k == 10 else str if (1 << k) & _TEXT else (int, str)):
             raise InfoRespError("%s has the wrong type" % name)
         r.extra[name] = v

@@ -5,8 +5,9 @@
 from coap.cbor import Tag
 from coap.cborenc import dumps
 from coap.msg import Msg
-from coap.inforesp import (InfoRespError, PH_REQ, LAST_NOTIF, TP_INFO, TP_UDP, TAG_NETADDR, DEFAULT_PORT,
-                           EXTRA_KEYS)
+from coap.inforesp import InfoRespError, KEYS, TP_UDP, TAG_NETADDR, DEFAULT_PORT
+
+PH_REQ, LAST_NOTIF, TP_INFO = (KEYS.index(n) + 1 for n in ("ph_req", "last_notif", "tp_info"))
 
 
 def to_tim(buf):
@@ -36,7 +37,7 @@ def build(ph_req, last_notif, token, srv_addr, srv_port, cli_addr, cli_port=None
     m = {PH_REQ: bytes(ph_req), LAST_NOTIF: bytes(last_notif), TP_INFO: tp}
     if extra:
         for k, v in extra.items():
-            if not 4 <= k < 4 + len(EXTRA_KEYS):
+            if not 4 <= k <= len(KEYS):
                 raise InfoRespError("unknown informative-response key %r" % (k,))
             m[k] = v
     return dumps(m)
