@@ -79,6 +79,8 @@ def parser():
     a("--status-every", type=float, default=10.0, help="status line period in seconds (10; 0 = off)")
     a("--duration", type=float, default=0, help="exit after S seconds (0 = run until Ctrl-C)")
     a("--pm", type=int, choices=(0, 1), help="mark and measure with the PM option (draft-ietf-core-coap-pm), pattern 0 or 1")
+    a("--stats-json", metavar="PATH", help="at exit, write groups (count, rounds, R, notifications sent), "
+                                           "PM figures and counters as JSON to PATH")
     a("--seed", type=int, help="random seed (tokens, MIDs)")
     a("--log-level", default="INFO")
     return p
@@ -143,6 +145,18 @@ async def amain(args):
     await drv.stop()
     if core.pm is not None:
         log.info("PM: %s", core.pm.stats())
+    if args.stats_json:
+        write_report(core, args.stats_json)
+
+
+def write_report(core, path):
+    import json
+    import os
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(core.report(), f, indent=1)
+    os.replace(tmp, path)   # readers never see a half-written file
+    log.info("stats written to %s", path)
 
 
 def main(argv=None):

@@ -27,6 +27,8 @@ NON_LIFETIME = 145000
 PRECONDITION_FAILED = 0x8C
 PROXYING_NOT_SUPPORTED = 0xA5
 MC_SENDER = "/.well-known/core/mc-sender"
+WIRE_MAX = 100000     # multicast notifications recorded per group observation (report())
+ENDED_MAX = 256       # ended group observations kept for report()
 
 
 def _handled():
@@ -102,6 +104,7 @@ class ServerCore:
         self.local_addr = local_addr
         self.resources = OrderedDict((r.path, r) for r in resources)
         self.groups = {}              # T -> GroupObservation
+        self.ended = []               # ended GroupObservations (report())
         self.tokens = {}              # group endpoint -> TokenSpace
         self.pending = {}             # (peer, mid) -> _Pending
         self.dedup = OrderedDict()    # (peer, mid) -> (expiry, [datagrams])
@@ -193,6 +196,15 @@ class ServerCore:
         return {"groups": [g.status() for g in self.groups.values()],
                 "traditional": {r.path: len(r.observers) for r in self.resources.values() if r.observers},
                 "pending": len(self.pending), "stats": dict(self.stats)}
+
+    def report(self):
+        """JSON-able summary (--stats-json): every group observation (ended ones first), the PM
+        figures (pm.stats()) or None, and the counters (bad = all bad-input kinds)."""
+        s = dict(self.stats)
+        s["bad"] = sum(s[k] for k in ("malformed", "bad_option", "not_found", "method", "too_large",
+                                      "bad_request"))
+        return {"groups": [g.report() for g in self.ended + list(self.groups.values())],
+                "pm": self.pm.stats() if self.pm is not None else None, "counters": s}
 
     def group_for(self, path):
         return self.resources[path].group
@@ -476,6 +488,7 @@ class ServerCore:
         if g is not None and m.opt_len(o.MRFD) == 0:
             # §5.2.2: a confirmation (empty MRFD), counted as R; No-Response 26 silences the reply
             self.stats["confirmations"] += 1
+            g.confirmations += 1
             g.counter.confirm(now)
             self._informative(ctx, g, now)
             return True
@@ -586,7 +599,9 @@ class ServerCore:
         buf = g.cancellation(self._next_mid(), self._pm(g.grp, now))
         self._send(buf, g.grp, multicast=True)
         g.res.group = None
-        self.groups.pop(g.token, None)
+        if self.groups.pop(g.token, None) is not None:
+            self.ended.append(g)
+            del self.ended[:-ENDED_MAX]
         self.tokens[g.grp].free(g.token)
         log.info("group observation of %s cancelled (%s): T=%s, %d notifications sent", g.res.path, why,
                  g.token.hex(), g.sent)
@@ -611,9 +626,11 @@ class ServerCore:
             g.set_last(buf)
             g.sent += 1
             g.bytes_sent += len(buf)
+            if len(g.wire) < WIRE_MAX:
+                g.wire.append((seq, res.value))
             self.stats["notifications"] += 1
             self._send(buf, g.grp, multicast=True)
-            log.debug("notification %d of %s to %s:%d (%d bytes)", seq, res.path, g.grp[0], g.grp[1], len(buf))
+            log.info("notify %s T=%s obs=%d %d B", res.path, g.token.hex(), seq, len(buf))
             self._check_mtu(res)
             if q is not None:
                 log.info("rough counting round %d of %s: MRFD Q=%d (COUNT %d, M=%d)", g.counter.rounds + 1,

@@ -64,6 +64,8 @@ class GroupObservation:
         self.sent = 0                       # multicast notifications sent
         self.informative = 0                # informative responses sent
         self.bytes_sent = 0
+        self.confirmations = 0              # registrations with an empty MRFD (§5.2.2) received
+        self.wire = []                      # [(Observe, payload)] of the notifications sent (report)
         self._payload = None
         self.srv_raw = addr.parse_ip(srv[0])
         self.grp_raw = addr.parse_ip(grp[0])
@@ -110,3 +112,13 @@ class GroupObservation:
         return {"path": self.res.path, "token": self.token.hex(), "grp": "%s:%d" % self.grp,
                 "count": c.estimate(), "count_f": c.count, "notifications": self.sent,
                 "informative": self.informative, "rounds": c.rounds, "round_open": c.open}
+
+    def report(self):
+        """The JSON-able record of this group observation (--stats-json): R summed over the
+        rounds (closed and open) and every multicast notification put on the wire."""
+        c = self.counter
+        r = sum(h[3] for h in c.history) + (c.r if c.open else 0)
+        return {"path": self.res.path, "token": self.token.hex(), "grp": "%s:%d" % self.grp,
+                "count": c.estimate(), "rounds": c.rounds, "confirmations": r,
+                "confirmations_rx": self.confirmations, "late": c.late,
+                "notifications": [[seq, p.hex()] for seq, p in self.wire]}
