@@ -5,7 +5,7 @@
 # No sockets, no clock: see driver.py.
 import random
 
-from coap import msg, options, inforesp, addr, feedback
+from coap import msgcore as msg, options, inforesp, addr, feedback
 from coap.observe import fresher
 from coap.compat import const, ticks_diff, ticks_add
 

@@ -5,7 +5,7 @@
 # `rng` is anything with getrandbits(k), k <= 32 (the random module, or a seeded instance).
 import random
 
-from coap import msg, options
+from coap import msgcore as msg, options
 from coap.compat import const
 
 _UINT_BIT = const(32)          # Appendix B.2: CHAR_BIT * sizeof(unsigned int)

@@ -4,7 +4,7 @@
 # ph_req / last_notif carry transport-independent message information (§2.2.1, see inforespenc.to_tim).
 # This module only parses (the board); coap.inforespenc builds the payload (the server).
 from coap import cbor
-from coap.msg import Msg, DecodeError
+from coap.msgcore import Msg, DecodeError
 from coap.compat import const
 
 # The key map of the profile we speak (-04): key k is named KEYS[k - 1]; 1-3 are required, 4.. are

@@ -1,15 +1,10 @@
-# CoAP message codec (RFC 7252 §3, §5.4). Decoding is zero-copy: a Msg records offsets
-# into the datagram; token, option values and payload are memoryview slices on demand.
-# A Msg is reusable (decode() again into the same object): the receive path allocates nothing.
+# CoAP message codec (RFC 7252 §3, §5.4): the full API. The codec itself is coap.msgcore (what a
+# board loads); this module adds the accessors and codes that only the server, the tools and the
+# tests use, so a board never holds them in RAM. Every public name of coap.msgcore is here too.
+from coap.msgcore import *  # noqa: F401,F403  (CON..RST, GET, CONTENT, ..., DecodeError, encode, from_tim)
+from coap import msgcore as _core
 from coap.compat import const
 
-CON = const(0)
-NON = const(1)
-ACK = const(2)
-RST = const(3)
-
-EMPTY = const(0x00)
-GET = const(0x01)
 POST = const(0x02)
 PUT = const(0x03)
 DELETE = const(0x04)
@@ -17,7 +12,6 @@ CREATED = const(0x41)
 DELETED = const(0x42)
 VALID = const(0x43)
 CHANGED = const(0x44)
-CONTENT = const(0x45)
 BAD_REQUEST = const(0x80)
 BAD_OPTION = const(0x82)
 NOT_FOUND = const(0x84)
@@ -26,165 +20,19 @@ NOT_ACCEPTABLE = const(0x86)
 REQUEST_ENTITY_TOO_LARGE = const(0x8D)
 UNSUPPORTED_CONTENT_FORMAT = const(0x8F)
 INTERNAL_SERVER_ERROR = const(0xA0)
-SERVICE_UNAVAILABLE = const(0xA3)
-
-MAX_OPTS = const(24)  # options per message a Msg can hold; more -> DecodeError
 
 
-class DecodeError(ValueError):
-    """A malformed CoAP message (the codec's only exception)."""
+class Msg(_core.Msg):
+    """A decoded message (coap.msgcore.Msg) with every accessor."""
 
-
-def code_str(code):
-    return "%d.%02d" % (code >> 5, code & 31)
-
-
-def is_request(code):
-    return 1 <= code <= 31
-
-
-def is_response(code):
-    return code >= 64
-
-
-class Msg:
-    """A decoded message: header fields as ints, everything else as offsets into buf."""
-
-    def __init__(self, maxopts=MAX_OPTS):
-        self.buf = b""
-        self.mv = memoryview(b"")
-        self.type = 0
-        self.code = 0
-        self.mid = 0
-        self.tkl = 0
-        self.nopt = 0
-        self.onum = [0] * maxopts
-        self.ooff = [0] * maxopts
-        self.olen = [0] * maxopts
-        self.pl = 0  # payload offset; == len(buf) when there is none
-
-    def decode(self, buf):
-        """Parse buf (bytes, bytearray or memoryview) in place. Raises DecodeError."""
-        n = len(buf)
-        if n < 4:
-            raise DecodeError("shorter than the 4-byte header")
-        b = buf[0]
-        if b >> 6 != 1:
-            raise DecodeError("version is not 1")
-        tkl = b & 15
-        if tkl > 8:
-            raise DecodeError("token length 9-15 is reserved")
-        code = buf[1]
-        i = 4 + tkl
-        if i > n:
-            raise DecodeError("token runs past the end")
-        if code == 0 and n != 4:
-            raise DecodeError("empty message (0.00) with token, options or payload")
-        self.buf = buf
-        self.mv = buf if type(buf) is memoryview else memoryview(buf)
-        self.type = (b >> 4) & 3
-        self.code = code
-        self.mid = (buf[2] << 8) | buf[3]
-        self.tkl = tkl
-        self.pl = n
-        # options (RFC 7252 §3.1): delta/length nibbles, 13 -> +1 byte, 14 -> +2 bytes, 15 reserved
-        onum = self.onum
-        ooff = self.ooff
-        olen = self.olen
-        maxk = len(onum)
-        num = 0
-        k = 0
-        while i < n:
-            b = buf[i]
-            if b == 0xFF:
-                if i + 1 == n:
-                    raise DecodeError("payload marker followed by an empty payload")
-                self.pl = i + 1
-                break
-            i += 1
-            d = b >> 4
-            ln = b & 15
-            if d == 15 or ln == 15:
-                raise DecodeError("option nibble 15 outside a payload marker")
-            if d >= 13:  # 13: one extension byte (+13), 14: two (+269)
-                if i + d - 13 >= n:
-                    raise DecodeError("option delta runs past the end")
-                if d == 13:
-                    d = buf[i] + 13
-                else:
-                    d = ((buf[i] << 8) | buf[i + 1]) + 269
-                i += 1 if d < 269 else 2
-            if ln >= 13:
-                if i + ln - 13 >= n:
-                    raise DecodeError("option length runs past the end")
-                if ln == 13:
-                    ln = buf[i] + 13
-                else:
-                    ln = ((buf[i] << 8) | buf[i + 1]) + 269
-                i += 1 if ln < 269 else 2
-            num += d
-            if num > 0xFFFF:
-                raise DecodeError("option number above 65535")
-            if i + ln > n:
-                raise DecodeError("option value runs past the end")
-            if k == maxk:
-                raise DecodeError("more than %d options" % maxk)
-            onum[k] = num
-            ooff[k] = i
-            olen[k] = ln
-            k += 1
-            i += ln
-        self.nopt = k
-        return self
-
-    # --- accessors (allocate only the view they return) ---
     def token(self):
         return self.mv[4:4 + self.tkl]
 
     def token_bytes(self):
         return bytes(self.buf[4:4 + self.tkl])
 
-    def token_is(self, tok):
-        """Compare the token with tok without allocating."""
-        t = self.tkl
-        if len(tok) != t:
-            return False
-        buf = self.buf
-        for k in range(t):
-            if buf[4 + k] != tok[k]:
-                return False
-        return True
-
-    def payload(self):
-        return self.mv[self.pl:]
-
-    def has_payload(self):
-        return self.pl < len(self.buf)
-
-    def find(self, num):
-        """Index of the first option num, or -1."""
-        onum = self.onum
-        for k in range(self.nopt):
-            if onum[k] == num:
-                return k
-            if onum[k] > num:
-                break
-        return -1
-
     def has(self, num):
         return self.find(num) >= 0
-
-    def uint(self, num, default=None):
-        """Value of a uint option, or default when absent (no allocation for small ints)."""
-        k = self.find(num)
-        if k < 0:
-            return default
-        buf = self.buf
-        o = self.ooff[k]
-        v = 0
-        for j in range(o, o + self.olen[k]):
-            v = (v << 8) | buf[j]
-        return v
 
     def opt_len(self, num):
         """Length of option num, or -1 when absent."""
@@ -209,15 +57,6 @@ class Msg:
                 out.append(bytes(buf[o:o + self.olen[k]]))
         return out
 
-    def items(self):
-        """[(number, bytes)] for every option, in order."""
-        buf = self.buf
-        out = []
-        for k in range(self.nopt):
-            o = self.ooff[k]
-            out.append((self.onum[k], bytes(buf[o:o + self.olen[k]])))
-        return out
-
     def path(self):
         """Uri-Path options joined with '/' (leading '/')."""
         p = ""
@@ -235,84 +74,9 @@ def decode(buf):
     return Msg().decode(buf)
 
 
-def _ext(v):
-    # nibble and extension bytes for a delta or length value
-    if v < 13:
-        return v, b""
-    if v < 269:
-        return 13, bytes((v - 13,))
-    v -= 269
-    return 14, bytes((v >> 8, v & 0xFF))
+def is_request(code):
+    return 1 <= code <= 31
 
 
-def encode_options(opts, out=None):
-    """Serialise [(number, value)] (any order; repeats keep their order) to bytes.
-
-    A value is bytes-like, str, int (uint, shortest form) or None (empty).
-    """
-    from coap.options import encode_value
-    if out is None:
-        out = bytearray()
-    last = 0
-    # insertion sort of the indices by option number: stable, so repeats keep their order
-    # (MicroPython's sort is not stable)
-    n = len(opts)
-    order = list(range(n))
-    for i in range(1, n):
-        k = order[i]
-        j = i
-        while j and opts[order[j - 1]][0] > opts[k][0]:
-            order[j] = order[j - 1]
-            j -= 1
-        order[j] = k
-    for k in order:
-        num, val = opts[k]
-        v = encode_value(num, val)
-        dn, dx = _ext(num - last)
-        ln, lx = _ext(len(v))
-        out.append((dn << 4) | ln)
-        out += dx
-        out += lx
-        out += v
-        last = num
-    return out
-
-
-def encode(mtype, code, mid, token=b"", opts=(), payload=b""):
-    """Serialise a whole message to bytes."""
-    if len(token) > 8:
-        raise ValueError("token longer than 8 bytes")
-    if not 0 <= mid <= 0xFFFF:
-        raise ValueError("message id out of range")
-    out = bytearray(4)
-    out[0] = 0x40 | (mtype << 4) | len(token)
-    out[1] = code
-    out[2] = mid >> 8
-    out[3] = mid & 0xFF
-    out += token
-    if opts:
-        encode_options(opts, out)
-    if payload:
-        out.append(0xFF)
-        out += payload
-    return bytes(out)
-
-
-def empty(mtype, mid):
-    """An empty ACK or RST (RFC 7252 §4.2, §4.3)."""
-    return bytes((0x40 | (mtype << 4), 0, mid >> 8, mid & 0xFF))
-
-
-# --- transport-independent message information (draft §2.2.1): code | options | 0xFF payload ---
-# (to_tim, the server's side, is in coap.inforespenc)
-
-def from_tim(tim, token, mtype=NON, mid=0):
-    """Rebuild a full message from transport-independent information and a token."""
-    if len(tim) < 1:
-        raise DecodeError("transport-independent information is empty")
-    if len(token) > 8:
-        raise DecodeError("token longer than 8 bytes")
-    hdr = bytes((0x40 | (mtype << 4) | len(token), tim[0], mid >> 8, mid & 0xFF))
-    buf = hdr + bytes(token) + bytes(tim[1:])
-    Msg().decode(buf)  # validate
-    return buf
+def is_response(code):
+    return code >= 64
