@@ -85,3 +85,206 @@ def test_cli_stats_json_and_notify_lines(tmp_path):
     assert lines[0].endswith(" B") and " obs=1 " in lines[0]
     assert rep["pm"]["role"] == "server" and "224.0.1.187:5683" in rep["pm"]["peers"]
     assert rep["pm"]["peers"]["224.0.1.187:5683"]["tx"] == rep["counters"]["mc_tx"]
+
+
+# ---------------------------------------------------------------- PM in the product (fake clock)
+def pmval(buf):
+    m = msg.decode(buf)
+    return pmod.value_of(m)
+
+
+def get(mid, pmv, path="time", mtype=msg.NON, tok=b"\x07"):
+    opts = [(o.URI_PATH, path)]
+    if pmv is not None:
+        opts.append((o.PM, pmv))
+    return msg.encode(mtype, msg.GET, mid, tok, opts)
+
+
+def test_every_response_marked_and_s_echoed():
+    spm = PMEndpoint("server", pattern=0)
+    s = core(spm)
+    cpm = PMEndpoint("client", pattern=0)
+    for k in range(6):
+        v = cpm.tx(C1, k)
+        for mtype in (msg.NON, msg.CON):
+            out = s.receive(get(100 + 2 * k + mtype, v, mtype=mtype), C1, k)
+            assert len(out) == 1
+            r = pmval(out[0][0])
+            assert r is not None and (r >> 5) & 1 == (v >> 5) & 1      # §2.1: S echoed
+    # the separate CON informative response of a CON registration echoes S too
+    v = cpm.tx(C1, 10)
+    out = s.receive(reg(mid=300, extra=[(o.PM, v)]), C1, 10)
+    ack, ir = out
+    assert pmval(ack[0]) is None                       # an empty ACK carries no options
+    assert ir[0][1] == msg.SERVICE_UNAVAILABLE and (pmval(ir[0]) >> 5) & 1 == (v >> 5) & 1
+    # errors are responses too
+    out = s.receive(get(400, cpm.tx(C1, 11), path="nope"), C1, 11)
+    assert msg.decode(out[0][0]).code == msg.NOT_FOUND and pmval(out[0][0]) is not None
+    assert spm.meter(C1).pkts == 14                    # pm.rx for every request
+
+
+def test_pm_off_marks_nothing():
+    s = core(None)
+    out = s.receive(reg(extra=[(o.PM, 0x20)]), C1, 0)
+    out += s.update("/r", "1", 5)
+    out += s.receive(get(9, 0x20), C1, 6)
+    assert len(out) == 4 and all(pmval(b) is None for b, _ in out)
+    assert s.report()["pm"] is None
+
+
+def _group_run(n_notif, drop, pattern=0):
+    """A board registered; n_notif multicast notifications; the board misses those drop(k) says."""
+    spm = PMEndpoint("server", pattern=pattern)
+    s = core(spm)
+    board = PMEndpoint("client", pattern=pattern)
+    s.receive(reg(extra=[(o.PM, board.tx(C1, 0))]), C1, 0)
+    missed = 0
+    for k in range(1, n_notif + 1):
+        out = s.update("/r", str(k), k * 10)
+        (buf, dst), = out
+        assert dst == GRP
+        v = pmval(buf)
+        assert v is not None and (v >> 7) == pattern
+        if drop(k):
+            missed += 1
+            continue
+        board.rx(GRP, v, k * 10)           # the group flow, apart from the unicast one
+    return s, spm, board, missed
+
+
+def test_multicast_notifications_carry_a_q_wave_per_group_flow():
+    s, spm, board, _ = _group_run(256, lambda k: False)
+    m = board.meter(GRP)
+    assert m.blocks >= 3 and m.loss_permille() == 0
+    assert spm.stats()["peers"]["224.0.1.187:5683"]["tx"] == 256
+    # the unicast flow to C1 is a different flow: one informative response only
+    assert spm.peers[C1].tx == 1
+    # the wave: blocks of 64 of each marking
+    s2 = core(PMEndpoint("server", pattern=0))
+    qs = [(pmval(s2.update("/r", str(k), k)[0][0]) >> 6) & 1 for k in range(1, 129)
+          if s2.start_group("/r", 0) is not None]
+    assert qs[:64] == [0] * 64 and qs[64:] == [1] * 64
+
+
+def test_board_measures_multicast_loss_from_the_server_wave():
+    rng = random.Random(5)
+    for pattern in (0, 1):
+        s, spm, board, missed = _group_run(1280, lambda k: rng.random() < 0.08, pattern)
+        m = board.meter(GRP)
+        true = 100.0 * missed / 1280
+        assert m.blocks >= 18
+        got = m.loss_permille() / 10.0
+        assert abs(got - true) < 1.5, (pattern, got, true)
+
+
+def _exchange_run(s, loss_up, rtt, count, seed=2, pattern=0):
+    """A client sending NON GET one at a time (next on the response, or after 200 ms); requests
+    lost upstream with probability loss_up; one-way delay rtt/2. Returns the lost count."""
+    rng = random.Random(seed)
+    cpm = PMEndpoint("client", pattern=pattern)
+    now = 1000
+    lost = 0
+    for k in range(count):
+        v = cpm.tx(C1, now)
+        if rng.random() < loss_up:
+            lost += 1
+            now += 200
+            continue
+        out = s.receive(get(k & 0xFFFF, v), C1, now + rtt // 2)
+        (buf, _), = out
+        now += rtt
+        cpm.rx(C1, pmval(buf), now)
+    return lost, cpm
+
+
+def _pipelined_run(s, loss_up, rtt, count, gap, seed=3, pattern=1):
+    """A client sending a NON GET every gap ms whatever comes back (several per RTT); each
+    request lost upstream with probability loss_up; one-way delay rtt/2. Discrete events."""
+    import heapq
+    rng = random.Random(seed)
+    cpm = PMEndpoint("client", pattern=pattern)
+    ev = []                               # (time, seq, kind, data)
+    lost = 0
+    for k in range(count):
+        heapq.heappush(ev, (1000 + k * gap, 2 * k, "tx", k))
+    while ev:
+        t, q, kind, data = heapq.heappop(ev)
+        if kind == "tx":
+            v = cpm.tx(C1, t)
+            if rng.random() < loss_up:
+                lost += 1
+                continue
+            heapq.heappush(ev, (t + rtt // 2, q + 1, "srv", get(data & 0xFFFF, v)))
+        elif kind == "srv":
+            (buf, _), = s.receive(data, C1, t)
+            heapq.heappush(ev, (t + rtt // 2, q + 1, "cli", pmval(buf)))
+        else:
+            cpm.rx(C1, data, t)
+    return lost, cpm
+
+
+def test_server_figures_for_a_client_flow_loss_and_rtt():
+    # pattern 0, one request at a time (the S wave has the RTT as period)
+    spm = PMEndpoint("server", pattern=0)
+    s = core(spm)
+    lost, cpm = _exchange_run(s, 0.05, 40, 1600)
+    d = spm.stats()["peers"]["127.0.0.1:40001"]
+    assert abs(d["loss_pct"] - 100.0 * lost / 1600) < 1.0, (d, lost)
+    assert abs(d["rtt_ms"] - 40) <= 4, d
+    assert abs(cpm.meter(C1).rtt_median() - 40) <= 4      # the client's own figure (request -> echo)
+    assert s.report()["pm"]["peers"]["127.0.0.1:40001"]["pkts"] == 1600 - lost
+    # pattern 1 needs several packets per RTT (one D per RTT among them, draft §2.2)
+    spm = PMEndpoint("server", pattern=1)
+    s = core(spm)
+    lost, cpm = _pipelined_run(s, 0.05, 40, 1600, 8)
+    d = spm.stats()["peers"]["127.0.0.1:40001"]
+    assert abs(d["loss_pct"] - 100.0 * lost / 1600) < 1.0, (d, lost)
+    assert abs(d["rtt_ms"] - 40) <= 4, d
+    assert abs(cpm.meter(C1).rtt_median() - 40) <= 4
+
+
+def test_retransmitted_informative_response_gets_a_fresh_mark():
+    spm = PMEndpoint("server", pattern=0, n=4, x=1)
+    s = core(spm)
+    cpm = PMEndpoint("client", pattern=0, n=4, x=1)
+    out = s.receive(reg(extra=[(o.PM, cpm.tx(C1, 0))]), C1, 0)
+    first = out[1][0]
+    bufs = [first]
+    for t in (5000, 15000, 30000, 60000):
+        r = s.tick(t)
+        assert len(r) == 1
+        bufs.append(r[0][0])
+    assert spm.peers[C1].tx == 5
+    ms_ = [msg.decode(b) for b in bufs]
+    assert len({m.mid for m in ms_}) == 1 and len({bytes(m.payload()) for m in ms_}) == 1
+    # a block of n=4 then the toggle: the 5th copy carries the other Q
+    assert [(pmval(b) >> 6) & 1 for b in bufs] == [0, 0, 0, 0, 1]
+
+
+def test_duplicate_request_replay_is_remarked_with_the_new_s():
+    spm = PMEndpoint("server", pattern=0)
+    s = core(spm)
+    a = s.receive(get(7, 0x00, mtype=msg.CON), C1, 0)
+    b = s.receive(get(7, 0x20, mtype=msg.CON), C1, 3000)      # the client's retransmission, S flipped
+    assert s.stats["dup"] == 1
+    ma, mb = msg.decode(a[0][0]), msg.decode(b[0][0])
+    assert ma.mid == mb.mid and bytes(ma.payload()) == bytes(mb.payload())
+    assert (pmval(a[0][0]) >> 5) & 1 == 0 and (pmval(b[0][0]) >> 5) & 1 == 1
+    assert spm.peers[C1].tx == 2
+
+
+def test_status_line_shows_pm_per_peer():
+    from tools.server.driver import pm_status
+    spm = PMEndpoint("server", pattern=0)
+    s = core(spm)
+    _exchange_run(s, 0.05, 40, 700)
+    s.update("/r", "1", 10 ** 6)
+    line = pm_status(spm)
+    assert line.startswith("PM p0 ")
+    assert "127.0.0.1:40001 tx=" in line and " loss=" in line and " rtt=4" in line
+    assert "%" in line and "ms" in line
+    assert pm_status(PMEndpoint("server")) == "PM p0 no flows"
+    many = PMEndpoint("server", max_peers=20)
+    for k in range(12):
+        many.tx(("127.0.0.1", 1000 + k), 0)
+    assert "+4 more" in pm_status(many)

@@ -230,6 +230,26 @@ class ServerCore:
     def _pm(self, peer, now, request_value=None):
         return None if self.pm is None else self.pm.tx(peer, now, request_value)
 
+    def _remark(self, buf, peer, now, request_value=None):
+        """buf with a fresh PM value: a retransmission or a replayed response is one more packet
+        of the flow to peer, so it takes the next Q (C) mark and echoes the latest S (coap-pm §2;
+        reusing the old bytes would count two packets against one mark). Unchanged without PM."""
+        if self.pm is None or len(buf) <= 4:
+            return buf
+        m = msg.Msg()
+        try:
+            m.decode(buf)
+        except msg.DecodeError:
+            return buf
+        if not m.has(o.PM):
+            return buf
+        v = self.pm.tx(peer, now, request_value)
+        opts = [kv for kv in m.items() if kv[0] != o.PM]
+        if v is not None:
+            opts.append((o.PM, v))
+        return msg.encode(m.type, m.code, m.mid, m.token_bytes(), opts,
+                          bytes(m.payload()) if m.has_payload() else b"")
+
     def _bad(self, kind, peer, what, now):
         self.stats[kind] += 1
         sec = now // 1000
@@ -289,8 +309,9 @@ class ServerCore:
         hit = self.dedup.get(key)
         if hit is not None and hit[0] > now:   # RFC 7252 §4.5: same answer, no re-processing
             self.stats["dup"] += 1
-            for buf in hit[1]:
-                self._send(buf, peer)
+            req_pm = self._uint(m, o.PM) if self.pm is not None else None
+            for buf in hit[1]:   # the replay is a new packet of the flow: fresh PM marking
+                self._send(self._remark(buf, peer, now, req_pm), peer)
             return
         ctx = _Ctx(peer, m.mid, m.token_bytes(), t == msg.CON, self._uint(m, o.NO_RESPONSE, 0),
                    self._uint(m, o.PM) if self.pm is not None else None)
@@ -681,6 +702,7 @@ class ServerCore:
             p.timeout *= 2
             p.next_at = now + p.timeout
             self.stats["retransmissions"] += 1
+            p.buf = self._remark(p.buf, p.peer, now)
             self._send(p.buf, p.peer)
         iv = self.cfg.notify_interval_ms
         for res in list(self.resources.values()):

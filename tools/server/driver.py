@@ -136,6 +136,8 @@ class ServerDriver:
         log.info("status: %s | rx %d tx %d (mc %d) bad %d dup %d pending %d", "; ".join(parts) or "no observers",
                  s["rx"], s["tx"], s["mc_tx"], s["malformed"] + s["bad_option"] + s["not_found"] + s["method"]
                  + s["too_large"] + s["bad_request"], s["dup"], st["pending"])
+        if self.core.pm is not None:
+            log.info("status: %s", pm_status(self.core.pm))
         self._status = asyncio.get_running_loop().call_later(self.status_every, self._status_line)
 
     async def stop(self):
@@ -150,6 +152,27 @@ class ServerDriver:
         await asyncio.sleep(0)
         self.transport.close()
         self.transport = None
+
+
+def pm_status(pm, max_peers=8):
+    """One short PM line (draft-ietf-core-coap-pm): per peer the loss and RTT measured on the flow
+    received from it, the levels its Event bits announce for our flow to it (ev=loss/delay), and
+    packets marked to it (the multicast group: only tx)."""
+    parts = []
+    st = pm.stats()
+    for k, d in sorted(st["peers"].items()):
+        if len(parts) >= max_peers:
+            parts.append("+%d more" % (len(st["peers"]) - max_peers))
+            break
+        s = "%s tx=%d" % (k, d["tx"])
+        if d["pkts"]:
+            s += " rx=%d loss=%s rtt=%s" % (d["pkts"], "-" if d["loss_pct"] is None else "%.1f%%" % d["loss_pct"],
+                                            "-" if d["rtt_ms"] is None else "%gms" % d["rtt_ms"])
+        ev = d.get("peer_event")
+        if ev:
+            s += " ev=%d/%d" % tuple(ev)
+        parts.append(s)
+    return "PM p%d %s" % (st["pattern"], "; ".join(parts) or "no flows")
 
 
 async def serve_for(core, seconds, **kw):
