@@ -288,3 +288,101 @@ def test_status_line_shows_pm_per_peer():
     for k in range(12):
         many.tx(("127.0.0.1", 1000 + k), 0)
     assert "+4 more" in pm_status(many)
+
+
+# ---------------------------------------------------------------- real UDP through tools/relay.py
+def free_port():
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
+
+
+def test_server_figures_through_the_relay_with_loss(tmp_path):
+    """The real server (--pm 0) behind tools/relay.py (seeded 5% loss upstream, 4 ms each way);
+    a client asking GET /time one at a time with PM. The server's loss figure for the flow from
+    the relay matches what the relay dropped; its RTT figure matches the client's own."""
+    import asyncio
+    import signal
+    import time
+    from tools.relay import Relay, UP
+
+    port = free_port()
+    path = str(tmp_path / "st.json")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    srv = subprocess.Popen([sys.executable, "-m", "tools.server", "--bind", "127.0.0.1", "--port", str(port),
+                            "--pm", "0", "--status-every", "0.5", "--stats-json", path, "--no-builtins",
+                            "--resource", "/time=1", "--duration", "60"],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        t0 = time.monotonic()
+        first = srv.stdout.readline()
+        while "listening on" not in first and time.monotonic() - t0 < 15:
+            first = srv.stdout.readline()
+        assert "listening on" in first, first
+
+        async def run(count=704):
+            loop = asyncio.get_running_loop()
+            relay = Relay(("127.0.0.1", port), loss=5, loss_down=0, delay=4, seed=11).start(loop)
+            cpm = PMEndpoint("client", pattern=0)
+            done = loop.create_future()
+            state = {"k": -1, "h": None, "rx": 0}
+
+            class P(asyncio.DatagramProtocol):
+                def connection_made(self, tr):
+                    self.tr = tr
+
+                def send(self):
+                    if state["h"]:
+                        state["h"].cancel()
+                    k = state["k"] = state["k"] + 1
+                    if k >= count:
+                        done.done() or done.set_result(1)
+                        return
+                    self.tr.sendto(msg.encode(msg.NON, msg.GET, k & 0xFFFF, k.to_bytes(2, "big"),
+                                              [(o.URI_PATH, "time"), (o.PM, cpm.tx(relay.addr, ms()))]))
+                    state["h"] = loop.call_later(0.06, self.send)
+
+                def datagram_received(self, data, src):
+                    m = msg.decode(data)
+                    cpm.rx(relay.addr, pmod.value_of(m), ms())
+                    state["rx"] += 1
+                    if int.from_bytes(m.token_bytes(), "big") == state["k"]:
+                        self.send()
+
+            def ms():
+                return int(time.monotonic() * 1000)
+
+            tr, p = await loop.create_datagram_endpoint(P, remote_addr=relay.addr)
+            p.send()
+            await asyncio.wait_for(done, 60)
+            await asyncio.sleep(0.6)          # one more status line
+            f = list(relay.flows.values())[0]
+            out = (f.dropped[UP], f.rx[UP], relay.summary(), cpm.meter(relay.addr), f.sock.getsockname())
+            tr.close()
+            relay.close()
+            return out
+
+        dropped, sent, rsum, cmeter, upstream = asyncio.run(run())
+    finally:
+        srv.send_signal(signal.SIGINT)
+        out, _ = srv.communicate(timeout=20)
+    assert srv.returncode == 0, out
+    rep = json.load(open(path))
+    key = "%s:%d" % upstream
+    d = rep["pm"]["peers"][key]
+    true = 100.0 * dropped / sent
+    print("relay dropped %d/%d (%.2f%%); server: %s" % (dropped, sent, true,
+          {k: d[k] for k in ("pkts", "blocks", "lost", "loss_pct", "rtt_ms", "rtt_n")}))
+    assert sent == 704 and d["blocks"] >= 9
+    assert abs(d["loss_pct"] - true) <= 1.5, (d, true)
+    crtt = cmeter.rtt_median()
+    assert 8 <= crtt < 60 and abs(d["rtt_ms"] - crtt) <= max(3, 0.25 * crtt), (d["rtt_ms"], crtt)
+    # the relay (on-path probe) agrees on the upstream loss
+    up = rsum["flows"][0]["up"]
+    assert abs(up["loss_pct"] - d["loss_pct"]) <= 1.0
+    # the status line showed the flow's figures
+    lines = [ln for ln in out.splitlines() if "status: PM p0 " in ln and key + " tx=" in ln and "loss=" in ln]
+    assert lines, out[-2000:]
+    print(lines[-1])
+    assert rep["counters"]["rx"] == d["pkts"] and rep["counters"]["bad"] == 0
