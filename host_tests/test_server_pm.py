@@ -123,6 +123,22 @@ def test_every_response_marked_and_s_echoed():
     assert spm.meter(C1).pkts == 14                    # pm.rx for every request
 
 
+def test_telemetry_post_accepted_204_with_pm_echo():
+    spm = PMEndpoint("server", pattern=0)
+    s = core(spm)
+    for k, mtype in enumerate((msg.CON, msg.NON)):
+        req = msg.encode(mtype, msg.POST, 20 + k, b"\x33", [(o.URI_PATH, "telemetry"), (o.CONTENT_FORMAT, 60),
+                                                            (o.PM, 0x20 * k)], b"\xa1\x01\x02")
+        (buf, dst), = s.receive(req, C1, k)
+        r = msg.decode(buf)
+        assert dst == C1 and r.code == msg.CHANGED and r.type == (msg.ACK if mtype == msg.CON else msg.NON)
+        assert (pmval(buf) >> 5) & 1 == k
+    res = s.resources["/telemetry"]
+    assert res.value == b"\xa1\x01\x02" and res.cf == 60
+    assert "</telemetry>" in s.receive(msg.encode(msg.CON, msg.GET, 30, b"", [(o.URI_PATH, ".well-known"),
+                                                                            (o.URI_PATH, "core")]), C1, 3)[0][0].decode("latin-1")
+
+
 def test_pm_off_marks_nothing():
     s = core(None)
     out = s.receive(reg(extra=[(o.PM, 0x20)]), C1, 0)

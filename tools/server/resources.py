@@ -122,13 +122,15 @@ def _sensor_factory(seed=None):
 
 def builtins(group_after=1, r_period_ms=0, time_period_ms=1000, sensor_period_ms=5000):
     """/r a counter (group-observed by default, PUT/POST publish), /time (traditional),
-    /sensor a simulated temperature (group-observed)."""
+    /sensor a simulated temperature (group-observed), /telemetry where boards POST their
+    periodic reports (2.04; the latest one is kept; traditional observation for a dashboard)."""
     return [
         Resource("/r", "0", o.CF_TEXT, group_after=group_after, writable=True,
                  period_ms=r_period_ms, refresh=_counter, rt="counter"),
         Resource("/time", _time(None, 0), o.CF_TEXT, period_ms=time_period_ms, refresh=_time, rt="time"),
         Resource("/sensor", "21.0", o.CF_TEXT, group_after=group_after, period_ms=sensor_period_ms,
                  refresh=_sensor_factory(), rt="temperature"),
+        Resource("/telemetry", "", o.CF_TEXT, writable=True, rt="telemetry"),
     ]
 
 
