@@ -17,10 +17,22 @@ from coap.compat import const, ticks_ms, ticks_diff
 # Numeric fallbacks (Linux values) for constants a port lacks (see NOTES.md: the unix port has
 # IP_ADD_MEMBERSHIP but no IPPROTO_IP; lwIP ports define their own values, used when present).
 # Leaving a group needs none: closing its socket drops the membership.
-IPPROTO_IP = getattr(socket, "IPPROTO_IP", 0)
-IP_ADD_MEMBERSHIP = getattr(socket, "IP_ADD_MEMBERSHIP", 35)
-IPPROTO_IPV6 = getattr(socket, "IPPROTO_IPV6", 41)
-IPV6_JOIN_GROUP = getattr(socket, "IPV6_JOIN_GROUP", getattr(socket, "IPV6_ADD_MEMBERSHIP", 20))
+try:
+    IPPROTO_IP = socket.IPPROTO_IP
+except AttributeError:
+    IPPROTO_IP = 0
+try:
+    IP_ADD_MEMBERSHIP = socket.IP_ADD_MEMBERSHIP
+except AttributeError:
+    IP_ADD_MEMBERSHIP = 35
+try:
+    IPPROTO_IPV6 = socket.IPPROTO_IPV6
+except AttributeError:
+    IPPROTO_IPV6 = 41
+try:
+    IPV6_JOIN_GROUP = socket.IPV6_JOIN_GROUP
+except AttributeError:
+    IPV6_JOIN_GROUP = getattr(socket, "IPV6_ADD_MEMBERSHIP", 20)
 _MAX_DATAGRAM = const(1280)
 
 

@@ -237,12 +237,10 @@ def empty(mtype, mid):
 # (to_tim, the server's side, is in coap.inforespenc)
 
 def from_tim(tim, token, mtype=NON, mid=0):
-    """Rebuild a full message from transport-independent information and a token."""
+    """Rebuild a full message from transport-independent information and a token.
+    Raises DecodeError (malformed information) or ValueError (token longer than 8 bytes)."""
     if len(tim) < 1:
         raise DecodeError("transport-independent information is empty")
-    if len(token) > 8:
-        raise DecodeError("token longer than 8 bytes")
-    hdr = bytes((0x40 | (mtype << 4) | len(token), tim[0], mid >> 8, mid & 0xFF))
-    buf = hdr + bytes(token) + bytes(tim[1:])
+    buf = encode(mtype, tim[0], mid, token) + bytes(tim[1:])
     Msg().decode(buf)  # validate
     return buf

@@ -50,7 +50,7 @@ NO_RESPONSE_ALL = const(26)
 # The table, packed for RAM (one bytes object, no per-entry tuples): 6 bytes per option,
 #   number (2, big-endian; 0 for the draft options, whose numbers configure() sets),
 #   format << 1 | repeatable, min length, max length (2).
-# The draft options come last, in the order MRFD, LTMR, PM. Names: _NAMES, same order.
+# The draft options come last, in the order MRFD, LTMR, PM. Names: coap.optnames, same order.
 _T = (
     b"\x00\x01\x03\x00\x00\x08"  # 1     If-Match       opaque 0-8 repeatable
     b"\x00\x03\x06\x01\x00\xff"  # 3     Uri-Host       string 1-255
@@ -77,7 +77,6 @@ _T = (
     b"\x00\x00\x04\x00\x00\x01"  # draft PM             uint   0-1
 )
 _N = const(20)  # static entries (before the draft ones)
-_NAMES = "If-Match Uri-Host ETag If-None-Match Observe Uri-Port Location-Path Uri-Path Content-Format Max-Age Uri-Query Accept Location-Query Block2 Block1 Size2 Proxy-Uri Proxy-Scheme Size1 No-Response Multicast-Response-Feedback-Divider Listen-To-Multicast-Responses PM"
 
 
 def _find(num):
@@ -105,7 +104,7 @@ def configure(mrfd=None, ltmr=None, pm=None, cf_informative=None):
         if not 0 < n <= 0xFFFF:
             raise ValueError("option number %r out of range" % (n,))
         if n not in old and _find(n) >= 0:
-            raise ValueError("option number %d is taken by %s" % (n, name(n)))
+            raise ValueError("option number %d is taken" % n)
     if len(set(new)) != 3:
         raise ValueError("draft option numbers must differ")
     if not 0 <= cf <= 0xFFFF:
@@ -130,20 +129,6 @@ def no_cache_key(num):
 
 def known(num):
     return _find(num) >= 0
-
-
-def info(num):
-    """(name, format, min length, max length, repeatable) or None."""
-    i = _find(num)
-    if i < 0:
-        return None
-    t = _T
-    return (_NAMES.split()[i // 6], t[i + 2] >> 1, t[i + 3], (t[i + 4] << 8) | t[i + 5], t[i + 2] & 1 == 1)
-
-
-def name(num):
-    i = _find(num)
-    return _NAMES.split()[i // 6] if i >= 0 else "Option-%d" % num
 
 
 def check_length(num, length):
