@@ -26,8 +26,9 @@ mpy: $(STAMP)
 bench: setup
 	$(PY) tools/bench/run.py
 
+# make demo [BOARDS=3] [DURATION=30] [PM=0|1|off]
 demo: setup
-	@echo "make demo: not yet (lands with the boards/demo issue)"
+	$(PY) tools/demo.py
 
 # make deploy BOARD=esp32|rp2040|unix PORT=/dev/ttyUSB0|/dev/ttyACM0|<vboard pty> [CONFIG=file] [START=0]
 BOARD ?= esp32
