@@ -1,19 +1,46 @@
-# Option names and the table entry as a tuple, for logs, tools and tests: kept out of coap.options
-# so a board does not hold the strings (RAM). The names follow coap.options._T, entry by entry.
-from coap import options
+# Option table queries for the server, tools and tests (RFC 7252 §5.4.6, §5.10): properties from the
+# number, length bounds, names. Kept out of coap.options so a board does not hold them (RAM); they
+# are reachable as options.<name> too (options.__getattr__). Names follow coap.options._T entry by entry.
+from coap.options import _find, _T
 
 _NAMES = "If-Match Uri-Host ETag If-None-Match Observe Uri-Port Location-Path Uri-Path Content-Format Max-Age Uri-Query Accept Location-Query Block2 Block1 Size2 Proxy-Uri Proxy-Scheme Size1 No-Response Multicast-Response-Feedback-Divider Listen-To-Multicast-Responses PM"
 
 
 def info(num):
     """(name, format, min length, max length, repeatable) or None."""
-    i = options._find(num)
+    i = _find(num)
     if i < 0:
         return None
-    t = options._T
+    t = _T
     return (_NAMES.split()[i // 6], t[i + 2] >> 1, t[i + 3], (t[i + 4] << 8) | t[i + 5], t[i + 2] & 1 == 1)
 
 
 def name(num):
-    i = options._find(num)
+    i = _find(num)
     return _NAMES.split()[i // 6] if i >= 0 else "Option-%d" % num
+
+
+# RFC 7252 §5.4.6: properties follow from the number.
+def critical(num):
+    return num & 1 == 1
+
+
+def unsafe(num):
+    return num & 2 == 2
+
+
+def no_cache_key(num):
+    return num & 0x1E == 0x1C
+
+
+def known(num):
+    return _find(num) >= 0
+
+
+def check_length(num, length):
+    """True if a value of this length is allowed for a known option (unknown: always True)."""
+    i = _find(num)
+    if i < 0:
+        return True
+    t = _T
+    return t[i + 3] <= length <= (t[i + 4] << 8) | t[i + 5]

@@ -50,7 +50,7 @@ NO_RESPONSE_ALL = const(26)
 # The table, packed for RAM (one bytes object, no per-entry tuples): 6 bytes per option,
 #   number (2, big-endian; 0 for the draft options, whose numbers configure() sets),
 #   format << 1 | repeatable, min length, max length (2).
-# The draft options come last, in the order MRFD, LTMR, PM. Names: coap.optnames, same order.
+# The draft options come last, in the order MRFD, LTMR, PM. Names: coap.optinfo, same order.
 _T = (
     b"\x00\x01\x03\x00\x00\x08"  # 1     If-Match       opaque 0-8 repeatable
     b"\x00\x03\x06\x01\x00\xff"  # 3     Uri-Host       string 1-255
@@ -114,30 +114,20 @@ def configure(mrfd=None, ltmr=None, pm=None, cf_informative=None):
     return MRFD, LTMR, PM, CF_INFORMATIVE
 
 
-# RFC 7252 §5.4.6: properties follow from the number.
-def critical(num):
-    return num & 1 == 1
-
-
-def unsafe(num):
-    return num & 2 == 2
-
-
-def no_cache_key(num):
-    return num & 0x1E == 0x1C
-
-
-def known(num):
-    return _find(num) >= 0
-
-
-def check_length(num, length):
-    """True if a value of this length is allowed for a known option (unknown: always True)."""
-    i = _find(num)
-    if i < 0:
-        return True
-    t = _T
-    return t[i + 3] <= length <= (t[i + 4] << 8) | t[i + 5]
+def __getattr__(name):
+    """The table queries a board never makes (critical, unsafe, no_cache_key, known, check_length,
+    name, info) live in coap.optinfo, so a board does not hold them; the server, the tools and the
+    tests reach them here as before (loaded on first use, then cached)."""
+    if name[:2] != "__":  # probes for dunder names (import machinery, inspect) never load optinfo
+        try:
+            from coap import optinfo
+            v = getattr(optinfo, name)
+        except (ImportError, AttributeError):
+            v = None
+        if v is not None:
+            globals()[name] = v
+            return v
+    raise AttributeError(name)
 
 
 def uint_bytes(v):

@@ -1,6 +1,6 @@
 # The option table: properties from the number (RFC 7252 §5.4.6), the draft options, overrides.
 from tu import raises
-from coap import options as o, optnames
+from coap import options as o, optinfo
 
 
 def test_properties_from_number():
@@ -14,8 +14,8 @@ def test_draft_defaults_obey_number_rules():
     assert not o.critical(o.MRFD) and o.unsafe(o.MRFD)        # elective, unsafe (§5)
     assert o.critical(o.LTMR) and o.unsafe(o.LTMR)            # critical, unsafe (§9.1)
     assert not o.critical(o.PM) and o.unsafe(o.PM)            # elective, unsafe (coap-pm §3)
-    assert optnames.name(o.MRFD) == "Multicast-Response-Feedback-Divider"
-    assert optnames.info(o.NO_RESPONSE)[1] == o.UINT and o.NO_RESPONSE == 258
+    assert optinfo.name(o.MRFD) == "Multicast-Response-Feedback-Divider"
+    assert optinfo.info(o.NO_RESPONSE)[1] == o.UINT and o.NO_RESPONSE == 258
 
 
 def test_length_bounds():
@@ -45,12 +45,20 @@ def test_encode_value():
 
 def test_packed_table_entries():
     # one name per 6-byte entry, and every entry decodes to what RFC 7252 §5.10 / the drafts say
-    assert len(optnames._NAMES.split()) * 6 == len(o._T)
+    assert len(optinfo._NAMES.split()) * 6 == len(o._T)
     for num, nm in ((o.IF_MATCH, "If-Match"), (o.SIZE1, "Size1"), (o.NO_RESPONSE, "No-Response"),
                     (o.LTMR, "Listen-To-Multicast-Responses"), (o.PM, "PM"), (o.ACCEPT, "Accept")):
-        assert optnames.name(num) == nm, (num, optnames.name(num))
-    assert optnames.info(o.PROXY_URI) == ("Proxy-Uri", o.STRING, 1, 1034, False)
-    assert optnames.info(o.URI_PATH) == ("Uri-Path", o.STRING, 0, 255, True)
-    assert optnames.info(o.IF_NONE_MATCH) == ("If-None-Match", o.EMPTY, 0, 0, False)
-    assert optnames.info(o.LTMR) == ("Listen-To-Multicast-Responses", o.OPAQUE, 3, 1024, False)
-    assert optnames.info(2) is None and optnames.name(2) == "Option-2" and not o.known(0)
+        assert optinfo.name(num) == nm, (num, optinfo.name(num))
+    assert optinfo.info(o.PROXY_URI) == ("Proxy-Uri", o.STRING, 1, 1034, False)
+    assert optinfo.info(o.URI_PATH) == ("Uri-Path", o.STRING, 0, 255, True)
+    assert optinfo.info(o.IF_NONE_MATCH) == ("If-None-Match", o.EMPTY, 0, 0, False)
+    assert optinfo.info(o.LTMR) == ("Listen-To-Multicast-Responses", o.OPAQUE, 3, 1024, False)
+    assert optinfo.info(2) is None and optinfo.name(2) == "Option-2" and not o.known(0)
+
+
+def test_table_queries_reachable_from_options():
+    # they live in coap.optinfo (a board never loads it) and stay reachable as options.<name>
+    assert o.check_length is optinfo.check_length and o.name(o.PM) == "PM" and o.info(o.ETAG)[0] == "ETag"
+    assert o.critical is optinfo.critical and o.unsafe(o.MRFD) and o.known(o.URI_PATH)
+    raises(AttributeError, getattr, o, "no_such_query")
+    assert not hasattr(o, "__wrapped__")
