@@ -1,6 +1,7 @@
 # Board-client budgets (issue 3): heap after importing the client from .mpy, bytes per group
 # observation, 8 group observations in a 96k heap, notification hot path (median us, allocations).
 import os
+import re
 import subprocess
 import sys
 
@@ -21,7 +22,13 @@ def _mp(mpydir, mode, heap):
                        capture_output=True, text=True, env=env, cwd=ROOT)
     if p.returncode:
         print(p.stdout, p.stderr)
-    return kv(p.stdout)
+    out = kv(p.stdout)
+    # micropython.qstr_info() lines: "qstr pool: n_pool=P, n_qstr=Q, ..." (before and after an import)
+    pools = re.findall(r"n_pool=(\d+), n_qstr=(\d+)", p.stdout)
+    if len(pools) == 2:
+        out["qstrs_added"] = str(int(pools[1][1]) - int(pools[0][1]))
+        out["qstr_pools"] = "%s -> %s" % (pools[0][0], pools[1][0])
+    return out
 
 
 def run():
@@ -34,6 +41,8 @@ def run():
     print("== board client (unix port, from .mpy)")
     print("  %-52s %10s   target" % ("", "figure"))
     print("  %-52s %10s   <= 40960 B" % ("heap after `import coapcast` (bytes)", imp.get("import_heap_bytes", "?")))
+    print("  %-52s %10s" % ("  qstrs the import interns (names, short strings)", imp.get("qstrs_added", "?")))
+    print("  %-52s %10s" % ("  qstr pools before -> after (a new pool: a step)", imp.get("qstr_pools", "?")))
     print("  %-52s %10s   <= 512 B" % ("per group observation (bytes)", obs.get("per_group_observation_bytes", "?")))
     print("  %-52s %10s" % ("  all in one group (bytes)", obs.get("per_group_observation_shared_group_bytes", "?")))
     print("  %-52s %10s   = 1" % ("holds 8 group observations in -X heapsize=96k", hold.get("hold_ok", "?")))

@@ -23,9 +23,14 @@ def alloc():
 
 
 if mode == "import":
+    if MP:  # the qstr pool before and after (the import interns the modules' names; pools grow in steps)
+        import micropython
+        micropython.qstr_info()
     a0 = alloc()
     import coapcast  # noqa: F401  (client core, driver, codec, options, CBOR, inforesp, feedback, ...)
     a1 = alloc()
+    if MP:
+        micropython.qstr_info()
     print("import_heap_bytes=%d" % (a1 - a0))
     print("import_total_alloc=%d" % a1)
     raise SystemExit(0)
