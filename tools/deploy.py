@@ -32,6 +32,8 @@ def plan(board, out, config=None):
             files.append((p, os.path.relpath(p, dest)))
     bdir = os.path.join(ROOT, "boards", board)
     files.append((os.path.join(bdir, "board.py"), "board.py"))
+    if board != "unix":
+        files.append((os.path.join(ROOT, "boards", "common", "wifi.py"), "wifi.py"))
     cfg = config or os.path.join(bdir, "config.py")
     if not os.path.exists(cfg):
         cfg = os.path.join(ROOT, "boards", "common", "config_template.py")
