@@ -17,14 +17,18 @@ GROUP = client.VIA_GROUP
 UNICAST = client.VIA_UNICAST
 
 
-class Client:
+class Client(driver.Driver):
+    """The board's client: the socket driver (service(), run(), task(), close(), see coap.driver)
+    around a sans-I/O core (coap.client), with observe()/stop() taking coap:// URIs."""
+
     def __init__(self, host="0.0.0.0", port=0, iface="0.0.0.0", ifindex=0, log=print, **cfg):
         """host/port: local unicast socket; iface/ifindex: where groups are joined (IPv4 address,
         IPv6 interface index). cfg: token_len, ack_timeout_ms, ack_random_factor, max_retransmit,
         leisure_ms, retry_backoff_ms, rng, pm, sec (see coap.client.Client)."""
-        self.core = client.Client(log=log, **cfg)
-        self.driver = driver.Driver(self.core, host, port, iface, ifindex, log)
-        self.stats = self.core.stats
+        core = client.Client(log=log, **cfg)
+        driver.Driver.__init__(self, core, host, port, iface, ifindex, log)
+        self.stats = core.stats
+        self.driver = self  # (the driver is this object; kept for code that reaches c.driver)
 
     def observe(self, uri, on_notify, on_end=None, proxy=None):
         """Observe a coap:// URI. proxy=(host, port) sends it through a forward proxy (Proxy-Uri, §8).
@@ -36,25 +40,13 @@ class Client:
         else:
             dest = _resolve(host, port)
         o = self.core.observe(dest, opts, on_notify, ticks_ms(), on_end)
-        self.driver.flush()
+        self.flush()
         return o
 
     def stop(self, obs, rst=False):
         """Stop observing (traditional: deregister; group: forget, optionally RST the next one)."""
         self.core.cancel(obs, ticks_ms(), rst)
-        self.driver.flush()
-
-    def service(self, timeout_ms=0):
-        self.driver.service(timeout_ms)
-
-    def run(self, duration_ms=None):
-        self.driver.run(duration_ms)
-
-    def task(self, period_ms=5):
-        return self.driver.task(period_ms)
-
-    def close(self):
-        self.driver.close()
+        self.flush()
 
 
 def _resolve(host, port):
