@@ -27,5 +27,6 @@ PM_PATTERN = 0  # 0: Q and S bits, 1: C bit
 WIFI_PM = "performance"  # "performance" | "balanced" | "powersave"
 WIFI_TIMEOUT_S = 20
 WIFI_RETRIES = 5
+WIFI_BACKOFF_S = 1  # wait attempt * this between attempts
 
 LED = True  # blink the on-board LED per notification

@@ -24,7 +24,7 @@ def connect(sta, cfg, secrets, pm=None):
         if not sta.isconnected():
             print("wifi: status", sta.status())
             sta.disconnect()
-            time.sleep(attempt)
+            time.sleep(attempt * getattr(cfg, "WIFI_BACKOFF_S", 1))
     if not sta.isconnected():
         raise OSError("wifi: not connected")
     ip = sta.ifconfig()[0]
