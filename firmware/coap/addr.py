@@ -1,8 +1,10 @@
 # The one address normaliser. Sockets hand out the peer as a tuple (CPython, ESP32, RP2040)
 # or as raw sockaddr bytes (MicroPython unix port); the draft carries raw 4/16-byte addresses
 # (tp_info, tag 260). Everything else in the stack uses (host string, port).
-AF_INET = 2
-AF_INET6 = 10
+from coap.compat import const
+
+_AF_INET = const(2)    # sa_family values in a raw sockaddr (Linux, the unix port)
+_AF_INET6 = const(10)
 _BAD = "bad IP address %r"
 
 
@@ -90,10 +92,6 @@ def ip_str(raw):
     return out
 
 
-def family(host):
-    return AF_INET6 if ":" in host else AF_INET
-
-
 def is_multicast(raw):
     return (len(raw) == 4 and raw[0] & 0xF0 == 0xE0) or (len(raw) == 16 and raw[0] == 0xFF)
 
@@ -120,12 +118,12 @@ def norm(src):
     if len(src) < 8:
         raise ValueError("sockaddr too short")
     fam = src[0] | (src[1] << 8)  # sa_family in host (little-endian) order
-    if fam not in (AF_INET, AF_INET6):
+    if fam != _AF_INET and fam != _AF_INET6:
         fam = (src[0] << 8) | src[1]
     port = (src[2] << 8) | src[3]
-    if fam == AF_INET:
+    if fam == _AF_INET:
         host = ip_str(src[4:8])
-    elif fam == AF_INET6 and len(src) >= 24:
+    elif fam == _AF_INET6 and len(src) >= 24:
         host = ip_str(src[8:24])
     else:
         raise ValueError("unknown sockaddr family %d" % fam)

@@ -357,7 +357,7 @@ class Client:
         elif code == _UNAVAILABLE and m.uint(options.CONTENT_FORMAT) == options.CF_INFORMATIVE:
             self._informative(o, m, src, now)
         else:
-            o.error = msg.code_str(code)
+            o.error = "%d.%02d" % (code >> 5, code & 31)  # e.g. 4.04
             self._end(o, "error response " + o.error)
 
     def _notify(self, o, m, v, now, via, mrfd):

@@ -5,6 +5,7 @@ from coap.msgcore import *  # noqa: F401,F403  (CON..RST, GET, CONTENT, ..., Dec
 from coap import msgcore as _core
 from coap.compat import const
 
+EMPTY = const(0x00)
 POST = const(0x02)
 PUT = const(0x03)
 DELETE = const(0x04)
@@ -12,6 +13,7 @@ CREATED = const(0x41)
 DELETED = const(0x42)
 VALID = const(0x43)
 CHANGED = const(0x44)
+CONTENT = const(0x45)
 BAD_REQUEST = const(0x80)
 BAD_OPTION = const(0x82)
 NOT_FOUND = const(0x84)
@@ -20,6 +22,7 @@ NOT_ACCEPTABLE = const(0x86)
 REQUEST_ENTITY_TOO_LARGE = const(0x8D)
 UNSUPPORTED_CONTENT_FORMAT = const(0x8F)
 INTERNAL_SERVER_ERROR = const(0xA0)
+SERVICE_UNAVAILABLE = const(0xA3)
 
 
 class Msg(_core.Msg):
@@ -67,6 +70,10 @@ class Msg(_core.Msg):
     def options_end(self):
         """Offset just past the options (where 0xFF or the end is)."""
         return self.pl - 1 if self.pl < len(self.buf) else self.pl
+
+
+def code_str(code):
+    return "%d.%02d" % (code >> 5, code & 31)
 
 
 def decode(buf):

@@ -10,20 +10,13 @@ NON = const(1)
 ACK = const(2)
 RST = const(3)
 
-EMPTY = const(0x00)
 GET = const(0x01)
-CONTENT = const(0x45)
-SERVICE_UNAVAILABLE = const(0xA3)
 
 MAX_OPTS = const(24)  # options per message a Msg can hold; more -> DecodeError
 
 
 class DecodeError(ValueError):
     """A malformed CoAP message (the codec's only exception)."""
-
-
-def code_str(code):
-    return "%d.%02d" % (code >> 5, code & 31)
 
 
 class Msg:
@@ -165,16 +158,6 @@ class Msg:
             out.append((self.onum[k], bytes(buf[o:o + self.olen[k]])))
         return out
 
-def _ext(v):
-    # nibble and extension bytes for a delta or length value
-    if v < 13:
-        return v, b""
-    if v < 269:
-        return 13, bytes((v - 13,))
-    v -= 269
-    return 14, bytes((v >> 8, v & 0xFF))
-
-
 def encode_options(opts, out=None):
     """Serialise [(number, value)] (any order; repeats keep their order) to bytes.
 
@@ -198,11 +181,23 @@ def encode_options(opts, out=None):
     for k in order:
         num, val = opts[k]
         v = encode_value(num, val)
-        dn, dx = _ext(num - last)
-        ln, lx = _ext(len(v))
-        out.append((dn << 4) | ln)
-        out += dx
-        out += lx
+        d = num - last
+        ln = len(v)
+        at = len(out)
+        out.append(0)
+        hdr = 0
+        for x in (d, ln):  # nibble, then 0/1/2 extension bytes (RFC 7252 §3.1): delta first, then length
+            hdr <<= 4
+            if x < 13:
+                hdr |= x
+            elif x < 269:
+                hdr |= 13
+                out.append(x - 13)
+            else:
+                hdr |= 14
+                out.append((x - 269) >> 8)
+                out.append((x - 269) & 0xFF)
+        out[at] = hdr
         out += v
         last = num
     return out
