@@ -121,6 +121,8 @@ def test_every_response_marked_and_s_echoed():
     out = s.receive(get(400, cpm.tx(C1, 11), path="nope"), C1, 11)
     assert msg.decode(out[0][0]).code == msg.NOT_FOUND and pmval(out[0][0]) is not None
     assert spm.meter(C1).pkts == 14                    # pm.rx for every request
+    s.receive(msg.empty(msg.ACK, ir[0][2] << 8 | ir[0][3]), C1, 12)   # the client ACKs the separate 5.03
+    assert spm.meter(C1).pkts == 14 and spm.meter(C1).absent == 0   # an empty message is not marked
 
 
 def test_telemetry_post_accepted_204_with_pm_echo():

@@ -284,7 +284,7 @@ class ServerCore:
             if len(data) >= 4 and data[0] >> 6 == 1 and (data[0] >> 4) & 3 == msg.CON:
                 self._send(msg.empty(msg.RST, (data[2] << 8) | data[3]), peer)
             return
-        if self.pm is not None:
+        if self.pm is not None and m.code:   # empty ACK/RST/ping carry no options: not packets of the marked flow
             self.pm.rx(peer, m.uint(o.PM) if o.check_length(o.PM, max(m.opt_len(o.PM), 0)) else None, now)
         t, code = m.type, m.code
         if code == msg.EMPTY:
