@@ -29,7 +29,6 @@ ENDED = const(4)
 VIA_UNICAST = const(0)
 VIA_GROUP = const(1)
 
-REASONS = ("malformed", "token", "source", "code", "type", "stale", "inforesp", "security", "internal")
 _DEDUP = const(16)           # remembered (source, Message ID) pairs (RFC 7252 §4.5)
 _NON_LIFETIME = const(145000)
 _EXCHANGE_LIFETIME = const(247000)
@@ -42,8 +41,8 @@ class Stats:
         self.duplicates = 0    # same (source, Message ID) again (RFC 7252 §4.5)
         self.reordered = 0     # older than the baseline (RFC 7641 §3.4), dropped
         self.feedback = 0      # MRFD re-registrations sent (§5.1)
-        self.dropped = {}
-        for r in REASONS:
+        self.dropped = {}      # per reason
+        for r in ("malformed", "token", "source", "code", "type", "stale", "inforesp", "security", "internal"):
             self.dropped[r] = 0
 
     def __repr__(self):
@@ -401,11 +400,11 @@ class Client:
             last = msg.Msg().decode(msg.from_tim(r.last_notif, tok, _NON))  # step 4
             lv = last.uint(options.OBSERVE)
             if lv is None or last.code >= 0x60:
-                raise ValueError("last_notif is not a 2.xx notification with Observe")
+                raise ValueError("last_notif is not a 2.xx with Observe")
         except (ValueError, msg.DecodeError) as e:  # InfoRespError, CBOR errors are ValueErrors
             self.stats.dropped["inforesp"] += 1
             self.log("coapcast: malformed informative response (%s): %s" % (
-                e, "withdrawing" if o.retried else "re-registering after the back-off"))
+                e, "withdrawing" if o.retried else "re-registering"))
             if not o.retried:
                 o.retried = True
                 o.state = REG

@@ -20,8 +20,9 @@ TAG_NETADDR = 260               # "Network Address (IPv4 or IPv6 or MAC Address)
 DEFAULT_PORT = 5683
 
 
-class InfoRespError(ValueError):
-    """A missing or malformed field; the message names it."""
+# A missing or malformed field (the message names it): the board's one exception class for
+# malformed input (coap.msgcore.DecodeError, a ValueError), under this module's name.
+InfoRespError = DecodeError
 
 
 class InfoResp:
@@ -41,7 +42,7 @@ class InfoResp:
 def _addr(v, name):
     if not isinstance(v, cbor.Tag) or v.tag != TAG_NETADDR or not isinstance(v.value, bytes) \
             or len(v.value) not in (4, 16):
-        raise InfoRespError("tp_info: %s is not a 4- or 16-byte string tagged 260" % name)
+        raise InfoRespError("tp_info: %s is not a tag-260 address" % name)
     return v.value
 
 
@@ -84,7 +85,7 @@ def parse(payload):
     if len(tp) not in (5, 6):
         raise InfoRespError("tp_info: UDP needs 5 or 6 elements, got %d" % len(tp))
     if not isinstance(tp[1], bytes) or len(tp[1]) > 8:
-        raise InfoRespError("tp_info: token must be a byte string of 0-8 bytes")
+        raise InfoRespError("tp_info: token is not 0-8 bytes")
     r.token = tp[1]
     r.srv_addr = _addr(tp[2], "srv_addr")
     r.srv_port = _port(tp[3], "srv_port")
