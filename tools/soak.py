@@ -230,8 +230,18 @@ def board_script(tmpdir):
     return p
 
 
-def start_board(tmpdir, uri, duration_ms, retry_ms=300, quiet=False, heap="192k", **cfg):
-    env = dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE)
+def mpy_build(tmpdir):
+    """The firmware compiled with mpy-cross (tools/mpy.py, unix): what a board imports. A tight heap
+    (64k) cannot compile coap.client from source (the compiler needs the RAM), a board never does."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import mpy
+    dest, n = mpy.build(os.path.join(tmpdir, "mpy"), "unix")
+    return dest
+
+
+def start_board(tmpdir, uri, duration_ms, retry_ms=300, quiet=False, heap="192k", path=None, **cfg):
+    """A board process; path: its MICROPYPATH firmware folder (firmware/ sources by default, or mpy_build())."""
+    env = dict(os.environ, MICROPYPATH=".frozen:" + (path or FIRMWARE))
     args = [micropython_bin(), "-X", "heapsize=" + heap, board_script(tmpdir), uri, str(duration_ms), str(retry_ms),
             "1" if quiet else "0"] + ["%s=%d" % kv for kv in sorted(cfg.items())]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
