@@ -62,13 +62,13 @@ class Observation:
     retried = False     # a malformed informative response already caused one retry (§3.2)
     error = None
 
-    def __init__(self, dest, opts, cb, tok):
+    def __init__(self, dest, opts, cb, token):
         self.dest = dest        # (host, port) the registration goes to (server, or proxy §8)
         self.opts = opts        # request options besides Observe (Uri-Path, Uri-Query, Proxy-Uri...),
                                 # encoded (one bytes object, RAM; see _opts)
         self.cb = cb            # cb(payload, content_format, observe, via)
         self.state = REG
-        self.token = tok        # local token: our own, or T of the group observation (§3.2 step 3),
+        self.token = token      # local token: our own, or T of the group observation (§3.2 step 3),
                                 # then a view into ph_req (which holds T)
         self.value = -1         # Observe baseline (-1: none yet)
         self.t = 0              # time of the baseline
@@ -256,7 +256,8 @@ class Client:
         if code < 64:  # a request: we are no server
             st.dropped["code"] += 1
             if t == _CON:
-                self._reply(_RST, m, src, j)
+                dd[3 * j + 2] = _RST  # a duplicate gets the same reply
+                self._send(msg.empty(_RST, mid), src)
             return
         o = self._find(m, src, grp)
         if o is None:
@@ -265,7 +266,8 @@ class Client:
             if grp is not None:
                 st.dropped["type"] += 1  # multicast notifications are NON (§2.3)
                 return
-            self._reply(_ACK, m, src, j)
+            dd[3 * j + 2] = _ACK
+            self._send(msg.empty(_ACK, mid), src)
         self._response(o, m, src, now, grp)
 
     # ---------------- internals ----------------
@@ -293,12 +295,9 @@ class Client:
                     return None
                 break
         if m.type == _CON and grp is None:
-            self._reply(_RST, m, src, (self._dk - 1) % _DEDUP)  # a duplicate gets the RST again
+            self._dd[3 * ((self._dk - 1) % _DEDUP) + 2] = _RST  # a duplicate gets the RST again
+            self._send(msg.empty(_RST, m.mid), src)
         return None
-
-    def _reply(self, mtype, m, src, n):
-        self._dd[3 * n + 2] = mtype
-        self._send(msg.empty(mtype, m.mid), src)
 
     def _ack_or_rst(self, m, src, now):
         """ACK or RST: matches the CON we have in flight by Message ID (RFC 7252 §4.2)."""

@@ -142,7 +142,7 @@ class Driver:
             except Exception as e:
                 core.stats.dropped["internal"] += 1
                 self.errors += 1
-                self.log("coapcast: dropped a datagram: %r" % (e,))
+                self.log("coapcast: bad datagram: %r" % (e,))
         core.poll(ticks_ms())
         self.flush()
 

@@ -2,7 +2,9 @@
 # percent-encoding beyond %XX, IPv6 literals in brackets).
 from coap import options
 
-DEFAULT_PORT = 5683
+from coap.compat import const
+
+_DEFAULT_PORT = const(5683)
 
 
 def _unq(s):
@@ -32,7 +34,7 @@ def parse(uri):
         if 0 <= k < cut:
             cut = k
     auth, rest = rest[:cut], rest[cut:]
-    port = DEFAULT_PORT
+    port = _DEFAULT_PORT
     if auth.startswith("["):
         k = auth.find("]")
         if k < 0:
