@@ -112,10 +112,7 @@ class Client:
     def observe(self, dest, opts, cb, now, on_end=None):
         """Register (GET + Observe 0, §3.1) at dest=(host, port) with request options opts
         [(number, value)] (Uri-Path..., or Proxy-Uri/Proxy-Scheme for a proxy, §8)."""
-        try:
-            raw = addr.parse_ip(dest[0])
-        except ValueError:
-            raise ValueError("destination must be a numeric IP address: %r" % (dest[0],))
+        raw = addr.parse_ip(dest[0])  # a numeric address, or ValueError("bad IP address ...")
         if addr.is_link_local(raw) or addr.is_multicast(raw):
             raise ValueError("link-local or multicast destination (§3.1)")
         proxied = False
