@@ -5,7 +5,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-$(shell cksum < requirements-host.txt | cut -d' ' -f1)
 MPY_OUT := build/mpy
 
-.PHONY: setup peers test mpy bench demo deploy clean
+.PHONY: setup peers test mpy bench demo deploy clean fuzz soak
 
 setup: $(STAMP) peers
 
@@ -25,6 +25,15 @@ mpy: $(STAMP)
 
 bench: setup
 	$(PY) tools/bench/run.py
+
+# make fuzz [N=100000]: the mutation fuzzers, N inputs per target (crashes -> build/fuzz/crashes)
+N ?= 100000
+fuzz: $(STAMP)
+	$(PY) -m tools.fuzz --n $(N)
+
+# make soak [N=100000]: fuzzing, faults, memory, load, spoofing; prints the figures (tools/soak.py)
+soak: setup
+	$(PY) tools/soak.py --n $(N)
 
 # make demo [BOARDS=3] [DURATION=30] [PM=0|1|off]
 demo: setup
