@@ -137,6 +137,14 @@ class Driver:
                 data, src = ent[0].recvfrom(_MAX_DATAGRAM)
             except OSError:
                 continue
+            except MemoryError:  # no contiguous block for a datagram (a fragmented heap): drop it,
+                self.errors += 1  # counted, so that service() never raises and the loop goes on
+                core.stats.dropped["internal"] += 1
+                try:
+                    ent[0].recv(1)  # consume it (else poll() reports it again at once)
+                except Exception:
+                    pass
+                continue
             try:  # guarded: nothing a peer sends can stop the loop
                 core.recv(data, addr.norm(src), ticks_ms(), ent[1])
             except Exception as e:

@@ -97,3 +97,44 @@ def test_group_socket_join_receive_leave_and_unicast():
     finally:
         tx.close()
         d.close()
+
+
+class _NoHeap:
+    """A socket whose recvfrom() cannot get its buffer (MemoryError on a fragmented heap)."""
+
+    def __init__(self, s):
+        self.s = s
+
+    def recvfrom(self, n):
+        raise MemoryError("memory allocation failed, allocating %d bytes" % n)
+
+    def recv(self, n):
+        return self.s.recv(n)
+
+
+def test_memory_error_on_receive_is_counted_not_raised():
+    core = FakeCore()
+    core.stats.dropped = {"internal": 0}  # (the fake's class-level dict is shared between fakes)
+    probe, port = _bound()
+    probe.close()
+    d = driver.Driver(core, "127.0.0.1", port, log=lambda s: None)
+    to = addr.sockaddr("127.0.0.1", port)
+    tx, txa = _sender()
+    try:
+        key = list(d._fd)[0]
+        real = d._fd[key][0]
+        d._fd[key] = (_NoHeap(real), None)
+        tx.sendto(b"\x50\x45\x00\x01hello", to)
+        t0 = ticks_ms()
+        while d.errors == 0 and ticks_diff(ticks_ms(), t0) < 2000:
+            d.service(20)  # must not raise
+        assert d.errors == 1 and core.stats.dropped["internal"] == 1 and core.got == []
+        d.service(50)  # the datagram was consumed: nothing more to report
+        assert d.errors == 1
+        d._fd[key] = (real, None)
+        tx.sendto(b"\x50\x45\x00\x02again", to)
+        _pump(d, core, 1)
+        assert core.got and core.got[-1][0] == b"\x50\x45\x00\x02again"
+    finally:
+        tx.close()
+        d.close()
