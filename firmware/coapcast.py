@@ -10,6 +10,8 @@
 #   c.stop(obs)
 #
 # The payload is a memoryview valid during the callback only: copy it (bytes(payload)) to keep it.
+import gc
+
 from coap import client, driver, uri as _uri, addr, options
 from coap.compat import ticks_ms
 
@@ -25,6 +27,7 @@ class Client(driver.Driver):
         """host/port: local unicast socket; iface/ifindex: where groups are joined (IPv4 address,
         IPv6 interface index). cfg: token_len, ack_timeout_ms, ack_random_factor, max_retransmit,
         leisure_ms, retry_backoff_ms, rng, pm, sec (see coap.client.Client)."""
+        gc.collect()  # long-lived state goes into the holes the imports left (a tight heap stays unfragmented)
         core = client.Client(log=log, **cfg)
         driver.Driver.__init__(self, core, host, port, iface, ifindex, log)
         self.stats = core.stats
