@@ -14,123 +14,23 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import soak  # noqa: E402
 from soak import Server, run_board, figure  # noqa: E402
 
-import subprocess  # noqa: E402
-from soak import mpy_build, micropython_bin  # noqa: E402
-from coap import msg, inforespenc, cborenc  # noqa: E402
-from coap import options as o  # noqa: E402
+from soak import mpy_build, mem_core  # noqa: E402
 
 N = 10000
 BOARD_HEAP = os.environ.get("COAPCAST_MEM_HEAP", "64k")
-SRV = ("192.0.2.10", 5683)
-GRP = ("233.252.0.23", 5683)
-
-CORE = r'''
-import gc, sys
-from coap import client, msg
-from coap import options as o
-N = int(sys.argv[1])
-INFO = bytes.fromhex(sys.argv[2])
-TPL = bytearray(bytes.fromhex(sys.argv[3]))   # NON 2.05, T, Observe (3 bytes), CF, MRFD, payload
-OBS = int(sys.argv[4])                         # offset of the 3 Observe value bytes
-SRV = ("192.0.2.10", 5683)
-GRP = ("233.252.0.23", 5683)
-
-class Rng:
-    def __init__(self):
-        self.s = 12345
-    def getrandbits(self, k):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s >> (32 - k) if k < 32 else s
-
-n = [0]
-def cb(payload, cf, v, via):
-    n[0] += 1
-c = client.Client(rng=Rng(), leisure_ms=50, log=lambda s: None)
-ob = c.observe(SRV, [(11, "r")], cb, 0)
-reg = msg.Msg()
-reg.decode(c.take()[0][0])
-c.recv(msg.empty(2, reg.mid), SRV, 1)
-info = bytearray(INFO)
-info[4:4 + len(ob.token)] = ob.token          # the registration's token
-c.recv(bytes(info), SRV, 2)
-c.take()
-assert ob.state == client.GROUP, ob.state
-now = 10
-fb = 0
-
-def feed(k):
-    global now, fb
-    v = 11 + k
-    TPL[2] = (v >> 8) & 0xFF               # MID
-    TPL[3] = v & 0xFF
-    TPL[OBS] = (v >> 16) & 0xFF
-    TPL[OBS + 1] = (v >> 8) & 0xFF
-    TPL[OBS + 2] = v & 0xFF
-    now += 10
-    c.recv(TPL, SRV, now, GRP)
-    c.poll(now)
-    fb += len(c.take())
-
-for k in range(200):                        # warm-up: caches, dedup ring, interned objects
-    feed(k)
-gc.collect()
-start = gc.mem_alloc()
-peak = 0
-err = 0
-try:
-    for k in range(200, 200 + N):
-        feed(k)
-        if k % 1000 == 0:
-            a = gc.mem_alloc()
-            if a > peak:
-                peak = a
-except MemoryError:
-    err = 1
-gc.collect()
-end = gc.mem_alloc()
-s = c.stats
-print("MEM", start, end, end - start, peak, err, n[0], s.feedback, fb, s.duplicates, s.dropped["stale"], gc.mem_free())
-'''
-
-
-def _template():
-    T = b"\x7b"
-    tpl = msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 0x10000), (o.CONTENT_FORMAT, 60), (o.MRFD, 3)],
-                     cborenc.dumps("5678"))
-    off = tpl.index(bytes([0x63, 0x01, 0x00, 0x00])) + 1   # Observe: delta 6, length 3
-    return tpl, off
-
-
-def _info():
-    T = b"\x7b"
-    ph = inforespenc.to_tim(msg.encode(msg.NON, msg.GET, 0, T, [(o.OBSERVE, 0), (o.URI_PATH, "r")]))
-    last = inforespenc.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 10), (o.CONTENT_FORMAT, 60)],
-                                         cborenc.dumps("1234")))
-    pl = inforespenc.build(ph, last, T, bytes([192, 0, 2, 10]), 5683, bytes([233, 252, 0, 23]), None)
-    return msg.encode(msg.CON, msg.SERVICE_UNAVAILABLE, 0x99, b"\0\0\0\0", [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)], pl)
 
 
 def test_10000_notifications_with_feedback_polls_heap_flat_at_64k(tmp_path):
-    p = tmp_path / "mp_mem_core.py"
-    p.write_text(CORE)
-    tpl, off = _template()
-    env = dict(os.environ, MICROPYPATH=".frozen:" + mpy_build(str(tmp_path)))
-    r = subprocess.run([micropython_bin(), "-X", "heapsize=64k", str(p), str(N), _info().hex(), tpl.hex(), str(off)],
-                       capture_output=True, text=True, timeout=120, env=env, cwd=str(tmp_path))
-    out = r.stdout + r.stderr
-    line = [ln for ln in out.splitlines() if ln.startswith("MEM ")]
-    assert line, out
-    start, end, drift, peak, err, got, feedback, sent, dups, stale, free = (int(x) for x in line[0].split()[1:])
-    assert err == 0 and "MemoryError" not in out, out
-    assert got == 200 + N + 1 and dups == 0 and stale == 0, out   # every notification delivered (+ the baseline)
-    assert 0.08 * N < feedback < 0.2 * N and sent == feedback, out  # MRFD Q=3: ~1/8 answered, each sent
-    assert abs(drift) <= 1024, out
-    figure("memory: core 10,000 notifications @64k", heap_start=start, heap_end=end, drift_bytes=drift,
-           peak=peak, feedback_polls_answered=feedback, memory_errors=err, free_at_end=free)
+    f = mem_core(str(tmp_path), N, "64k")
+    out = f.get("out") or f.get("error")
+    assert "error" not in f, out
+    assert f["memory_errors"] == 0 and "MemoryError" not in out, out
+    assert f["delivered"] == 200 + N + 1 and f["duplicates"] == 0 and f["stale"] == 0, out   # all (+ the baseline)
+    assert 0.08 * N < f["feedback"] < 0.2 * N and f["feedback_sent"] == f["feedback"], out  # Q=3: ~1/8 answered
+    assert abs(f["drift"]) <= 1024, out
+    figure("memory: core 10,000 notifications @64k", heap_start=f["heap_start"], heap_end=f["heap_end"],
+           drift_bytes=f["drift"], peak=f["peak"], feedback_polls_answered=f["feedback"],
+           memory_errors=f["memory_errors"], free_at_end=f["free_at_end"])
 
 
 def test_real_sockets_multicast_notifications_heap_flat_at_64k(tmp_path):

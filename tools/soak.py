@@ -287,6 +287,111 @@ def run_board(tmpdir, uri, duration_ms, timeout=None, **kw):
     return BoardLog(out)
 
 
+# ------------------------------------------------------------------ memory (the core at a tight heap)
+MEM_CORE = r'''
+import gc, sys
+from coap import client, msg
+from coap import options as o
+N = int(sys.argv[1])
+INFO = bytes.fromhex(sys.argv[2])
+TPL = bytearray(bytes.fromhex(sys.argv[3]))   # NON 2.05, T, Observe (3 bytes), CF, MRFD, payload
+OBS = int(sys.argv[4])                         # offset of the 3 Observe value bytes
+SRV = ("192.0.2.10", 5683)
+GRP = ("233.252.0.23", 5683)
+
+class Rng:
+    def __init__(self):
+        self.s = 12345
+    def getrandbits(self, k):
+        s = self.s
+        s ^= (s << 13) & 0xFFFFFFFF
+        s ^= s >> 17
+        s ^= (s << 5) & 0xFFFFFFFF
+        self.s = s
+        return s >> (32 - k) if k < 32 else s
+
+n = [0]
+def cb(payload, cf, v, via):
+    n[0] += 1
+c = client.Client(rng=Rng(), leisure_ms=50, log=lambda s: None)
+ob = c.observe(SRV, [(11, "r")], cb, 0)
+reg = msg.Msg()
+reg.decode(c.take()[0][0])
+c.recv(msg.empty(2, reg.mid), SRV, 1)
+info = bytearray(INFO)
+info[4:4 + len(ob.token)] = ob.token          # the registration's token
+c.recv(bytes(info), SRV, 2)
+c.take()
+assert ob.state == client.GROUP, ob.state
+now = 10
+fb = 0
+
+def feed(k):
+    global now, fb
+    v = 11 + k
+    TPL[2] = (v >> 8) & 0xFF               # MID
+    TPL[3] = v & 0xFF
+    TPL[OBS] = (v >> 16) & 0xFF
+    TPL[OBS + 1] = (v >> 8) & 0xFF
+    TPL[OBS + 2] = v & 0xFF
+    now += 10
+    c.recv(TPL, SRV, now, GRP)
+    c.poll(now)
+    fb += len(c.take())
+
+for k in range(200):                        # warm-up: caches, dedup ring, interned objects
+    feed(k)
+gc.collect()
+start = gc.mem_alloc()
+peak = 0
+err = 0
+try:
+    for k in range(200, 200 + N):
+        feed(k)
+        if k % 1000 == 0:
+            a = gc.mem_alloc()
+            if a > peak:
+                peak = a
+except MemoryError:
+    err = 1
+gc.collect()
+end = gc.mem_alloc()
+s = c.stats
+print("MEM", start, end, end - start, peak, err, n[0], s.feedback, fb, s.duplicates, s.dropped["stale"], gc.mem_free())
+'''
+
+
+def mem_core(tmpdir, n=10000, heap="64k"):
+    """Feed n multicast notifications (MRFD Q=3 polls, feedback sent) into the client core at
+    -X heapsize=heap, from the mpy build. Returns the figures (heap before/after gc.collect, ...)."""
+    from coap import msg, inforespenc, cborenc
+    from coap import options as o
+    T = b"\x7b"
+    tpl = msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 0x10000), (o.CONTENT_FORMAT, 60), (o.MRFD, 3)],
+                     cborenc.dumps("5678"))
+    off = tpl.index(bytes([0x63, 0x01, 0x00, 0x00])) + 1   # Observe: delta 6, length 3
+    ph = inforespenc.to_tim(msg.encode(msg.NON, msg.GET, 0, T, [(o.OBSERVE, 0), (o.URI_PATH, "r")]))
+    last = inforespenc.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 10), (o.CONTENT_FORMAT, 60)],
+                                         cborenc.dumps("1234")))
+    pl = inforespenc.build(ph, last, T, bytes([192, 0, 2, 10]), 5683, bytes([233, 252, 0, 23]), None)
+    info = msg.encode(msg.CON, msg.SERVICE_UNAVAILABLE, 0x99, b"\0\0\0\0", [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)], pl)
+    script = os.path.join(tmpdir, "mp_mem_core.py")
+    with open(script, "w") as f:
+        f.write(MEM_CORE)
+    env = dict(os.environ, MICROPYPATH=".frozen:" + mpy_build(tmpdir))
+    r = subprocess.run([micropython_bin(), "-X", "heapsize=" + heap, script, str(n), info.hex(), tpl.hex(), str(off)],
+                       capture_output=True, text=True, timeout=300, env=env, cwd=tmpdir)
+    out = r.stdout + r.stderr
+    line = [ln for ln in out.splitlines() if ln.startswith("MEM ")]
+    if not line:
+        return {"error": out[-3000:]}
+    keys = ("heap_start", "heap_end", "drift", "peak", "memory_errors", "delivered", "feedback", "feedback_sent",
+            "duplicates", "stale", "free_at_end")
+    fig = dict(zip(keys, (int(x) for x in line[0].split()[1:])))
+    fig["out"] = out
+    return fig
+
+
 # ------------------------------------------------------------------ nftables
 def have_nft():
     return os.geteuid() == 0 and shutil.which("nft") is not None
