@@ -13,7 +13,7 @@ from tools.fuzz import engine, corpus, targets
 from coap import msg, client, inforespenc, cborenc
 from coap import options as o
 
-SHORT = {"msg": 4000, "cbor": 4000, "inforesp": 4000, "client": 2500, "server": 4000, "pm": 1500}
+SHORT = {"msg": 4000, "cbor": 4000, "inforesp": 4000, "client": 2500, "clientseq": 1500, "server": 4000, "pm": 1500}
 
 
 @pytest.mark.parametrize("name", targets.NAMES)

@@ -157,6 +157,30 @@ def client_inputs():
     return out
 
 
+def clientseq_inputs():
+    """Sequences for targets.clientseq_target (records [ctl][len][datagram]; ctl 0x08 = from SRV on
+    the group socket, 0x00 = from SRV unicast, 0x04 = from the proxy). The client (make_client(2),
+    seeded) has a registration of /w awaiting its separate response with token 636e9bc3."""
+    from tools.fuzz.targets import join_seq
+    w = bytes.fromhex("636e9bc3")
+    g, u, px, wrong = 0x08, 0x00, 0x04, 0x0A
+    n = notification
+    seqs = [
+        [(g, n(11)), (g, n(11)), (g, n(13)), (g, n(12)), (g, n(14, extra=[(o.MRFD, 0)])), (0x38, n(15))],
+        [(wrong, msg.encode(msg.NON, msg.SERVICE_UNAVAILABLE, 0x3100, T)), (g, n(11)),
+         (g, msg.encode(msg.NON, msg.SERVICE_UNAVAILABLE, 0x3101, T)), (g, n(12)), (g, n(13, tok=b"\x7c"))],
+        [(u, msg.empty(msg.ACK, 1)), (u, informative(w, 0x200)), (u, informative(w, 0x200)),
+         (g, n(11, tok=T)), (u, informative(w, 0x201)), (0x30, n(12, tok=T))],
+        [(px, notification(54123, tok=bytes.fromhex("78a661c9"), mid=0x27)),
+         (px, notification(54124, tok=bytes.fromhex("78a661c9"), mid=0x28, mtype=msg.CON)),
+         (px, msg.encode(msg.CON, msg.SERVICE_UNAVAILABLE, 0x29, bytes.fromhex("78a661c9")))],
+        [(u, msg.encode(msg.ACK, msg.CONTENT, 0x10, bytes.fromhex("187c07e4"), [(o.OBSERVE, 4), (o.MAX_AGE, 1)], b"t")),
+         (u, msg.encode(msg.CON, msg.CONTENT, 0x11, bytes.fromhex("187c07e4"), [(o.OBSERVE, 5)], b"t")),
+         (0x30, msg.empty(msg.RST, 0x11)), (u, msg.encode(msg.NON, msg.CONTENT, 0x12, bytes.fromhex("187c07e4")))],
+    ]
+    return [join_seq(sq) for sq in seqs] + [join_seq([(g, m)]) for m in pm_flow()]
+
+
 def server_inputs():
     """Inputs of the server target: control byte + datagram (see targets.server_target)."""
     return [bytes([k & 0xFF]) + m for k, m in enumerate(messages())]
@@ -179,4 +203,4 @@ def pm_inputs():
 
 def corpus(target):
     return {"msg": messages, "cbor": cbor_items, "inforesp": inforesp_payloads, "client": client_inputs,
-            "server": server_inputs, "pm": pm_inputs}[target]()
+            "clientseq": clientseq_inputs, "server": server_inputs, "pm": pm_inputs}[target]()

@@ -8,6 +8,8 @@ in ALLOWED[name]; any other exception, or a broken invariant (AssertionError), i
             separate registration destination, proxy §8, traditional, a registration awaiting its
             separate response; PM marking on or off), then poll()/take()/next_deadline(); what it
             sends must decode, group memberships must match the observations
+  clientseq the same client core fed a sequence of datagrams (stateful paths: duplicates, reordering,
+            re-registration, cancellation then more notifications, a repeated informative response)
   server    the desktop ServerCore.receive() (one long-lived server with a group observation and
             traditional observers, 64 peers), tick(); its internal-error counter must stay 0
   pm        the PM measurer: Meter.rx and PMEndpoint.rx/tx with random values and times, then every
@@ -160,6 +162,41 @@ def client_target(data):
     _check_client(c)
 
 
+def split_seq(data):
+    """A sequence input: records [ctl][len][datagram], the last one cut short if need be."""
+    out = []
+    i = 0
+    n = len(data)
+    while i + 2 <= n and len(out) < 32:
+        ctl, ln = data[i], data[i + 1]
+        out.append((ctl, data[i + 2:i + 2 + ln]))
+        i += 2 + ln
+    return out
+
+
+def join_seq(recs):
+    b = bytearray()
+    for ctl, d in recs:
+        b += bytes([ctl, len(d)]) + d
+    return bytes(b)
+
+
+def clientseq_target(data):
+    """The client of variant 2 (every state, one registration awaiting its separate response) fed
+    each record: ctl bits 0-2 source, bit 3 group socket, bits 4-5 time step (JUMPS); every state
+    is checked after each datagram and after the timers."""
+    c = make_client(2)
+    now = 10
+    for ctl, d in split_seq(data):
+        now += 1 + JUMPS[(ctl >> 4) & 3] // 10
+        c.recv(d, SOURCES[ctl & 7], now, GRP if ctl & 8 else None)
+        _check_client(c)
+        c.poll(now)
+        _check_client(c)
+    c.poll(now + 400000)
+    _check_client(c)
+
+
 def _check_client(c):
     for buf, dest in c.take():
         msg.decode(buf)
@@ -281,6 +318,7 @@ ALLOWED = {
     "cbor": (cbor.CBORDecodeError,),
     "inforesp": (inforesp.InfoRespError,),
     "client": (),
+    "clientseq": (),
     "server": (),
     "pm": (),
 }
@@ -290,7 +328,7 @@ def target(name):
     if name == "server":
         return ServerTarget()
     return {"msg": msg_target, "cbor": cbor_target, "inforesp": inforesp_target, "client": client_target,
-            "pm": pm_target}[name]
+            "clientseq": clientseq_target, "pm": pm_target}[name]
 
 
-NAMES = ("msg", "cbor", "inforesp", "client", "server", "pm")
+NAMES = ("msg", "cbor", "inforesp", "client", "clientseq", "server", "pm")
