@@ -533,7 +533,7 @@ def campaign(quick=False, n=None):
     figs = tempfile.mktemp(prefix="coapcast-figures-", suffix=".jsonl")
     env = dict(os.environ, COAPCAST_FIGURES=figs, COAPCAST_SOAK="0" if quick else "1")
     tests = ["host_tests/test_faults.py", "host_tests/test_memory.py", "host_tests/test_load.py",
-             "host_tests/fw/test_spoofing.py", "host_tests/fw/test_fuzz_replay.py"]
+             "host_tests/fw/test_spoofing.py", "host_tests/test_spoofing_udp.py", "host_tests/fw/test_fuzz_replay.py"]
     print("== faults, memory, load, spoofing (%s)" % ("quick" if quick else "long variants"), flush=True)
     r = subprocess.run([python_bin(), "-m", "pytest", "-q", "-p", "no:cacheprovider"] + tests, cwd=ROOT, env=env,
                        capture_output=True, text=True)
