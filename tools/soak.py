@@ -169,6 +169,8 @@ def serve(argv):
 
 # ------------------------------------------------------------------ the board
 # A board app for the unix port. argv: uri duration_ms retry_ms quiet(0/1) [k=v client config...]
+# Without nftables, mc_loss=P drops P% of the group datagrams on arrival and link_file=PATH drops every
+# datagram while PATH exists (the board-side stand-ins for a lossy / cut link).
 # Lines: "O t" observe sent, "N t v via" notification, "E t reason" ended, "H t alloc" heap after
 # gc.collect (every 'heap_every' notifications when set), "S ..." final stats.
 BOARD = r'''
@@ -182,13 +184,40 @@ quiet = sys.argv[4] == "1"
 cfg = {}
 for kv in sys.argv[5:]:
     k, v = kv.split("=")
-    cfg[k] = int(v)
+    try:
+        cfg[k] = int(v)
+    except ValueError:
+        cfg[k] = v
 heap_every = cfg.pop("heap_every", 0)
-silence = cfg.pop("silence_ms", 0)
+mc_loss = cfg.pop("mc_loss", 0)      # % of group datagrams dropped on arrival (no nftables: tests)
+link_file = cfg.pop("link_file", "") # while this file exists, every datagram in is dropped (link down)
 t0 = ticks_ms()
 def now():
     return ticks_diff(ticks_ms(), t0)
 c = coapcast.Client("127.0.0.1", 0, iface="127.0.0.1", log=lambda s: print("L", now(), s), **cfg)
+lost = [0, 12345]
+if mc_loss or link_file:
+    import os
+    core_recv = c.core.recv
+    def impaired(data, src, t, grp=None):
+        if link_file:
+            try:
+                os.stat(link_file)
+                lost[0] += 1
+                return
+            except OSError:
+                pass
+        if grp is not None and mc_loss:
+            s = lost[1]
+            s ^= (s << 13) & 0xFFFFFFFF
+            s ^= s >> 17
+            s ^= (s << 5) & 0xFFFFFFFF
+            lost[1] = s
+            if s % 100 < mc_loss:
+                lost[0] += 1
+                return
+        core_recv(data, src, t, grp)
+    c.core.recv = impaired
 st = {"retry": None, "n": 0, "obs": None}
 def cb(p, cf, v, via):
     st["n"] += 1
@@ -218,7 +247,7 @@ gc.collect()
 s = c.stats
 print("H", now(), st["n"], gc.mem_alloc())
 print("S", s.received, s.delivered, s.duplicates, s.reordered, s.feedback, s.dropped["source"], s.dropped["token"],
-      s.dropped["stale"], s.dropped["malformed"], c.driver.errors)
+      s.dropped["stale"], s.dropped["malformed"], c.driver.errors, lost[0])
 '''
 
 
@@ -243,7 +272,7 @@ def start_board(tmpdir, uri, duration_ms, retry_ms=300, quiet=False, heap="192k"
     """A board process; path: its MICROPYPATH firmware folder (firmware/ sources by default, or mpy_build())."""
     env = dict(os.environ, MICROPYPATH=".frozen:" + (path or FIRMWARE))
     args = [micropython_bin(), "-X", "heapsize=" + heap, board_script(tmpdir), uri, str(duration_ms), str(retry_ms),
-            "1" if quiet else "0"] + ["%s=%d" % kv for kv in sorted(cfg.items())]
+            "1" if quiet else "0"] + ["%s=%s" % kv for kv in sorted(cfg.items())]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
 
 
@@ -272,7 +301,7 @@ class BoardLog:
                     self.heap.append((int(f[1]), int(f[2]), int(f[3])))
                 elif f[0] == "S":
                     k = ("received", "delivered", "duplicates", "reordered", "feedback", "source", "token",
-                         "stale", "malformed", "errors")
+                         "stale", "malformed", "errors", "impaired")
                     self.stats = dict(zip(k, (int(x) for x in f[1:])))
             except (ValueError, IndexError):
                 pass
