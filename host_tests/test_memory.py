@@ -55,4 +55,5 @@ def test_real_sockets_multicast_notifications_heap_flat_at_64k(tmp_path):
     assert abs(drift) <= 1024 and final - base <= 1024, (heaps, final)
     assert max(heaps[1:]) - base <= 1024, heaps       # no growth along the way either
     figure("memory: real UDP multicast @64k", delivered=b.stats["delivered"], feedback=b.stats["feedback"],
-           heap=BOARD_HEAP, heap_start=base, heap_end=heaps[-1], drift_bytes=drift, samples=len(heaps))
+           heap=BOARD_HEAP, heap_start=base, heap_end=heaps[-1], drift_bytes=drift, samples=len(heaps),
+           receive_buffer=b.stats["rxsize"], receive_drops=b.stats["errors"])

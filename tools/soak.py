@@ -247,7 +247,7 @@ gc.collect()
 s = c.stats
 print("H", now(), st["n"], gc.mem_alloc())
 print("S", s.received, s.delivered, s.duplicates, s.reordered, s.feedback, s.dropped["source"], s.dropped["token"],
-      s.dropped["stale"], s.dropped["malformed"], c.driver.errors, lost[0])
+      s.dropped["stale"], s.dropped["malformed"], c.driver.errors, lost[0], getattr(c.driver, "rxsize", 1280))
 '''
 
 
@@ -301,7 +301,7 @@ class BoardLog:
                     self.heap.append((int(f[1]), int(f[2]), int(f[3])))
                 elif f[0] == "S":
                     k = ("received", "delivered", "duplicates", "reordered", "feedback", "source", "token",
-                         "stale", "malformed", "errors", "impaired")
+                         "stale", "malformed", "errors", "impaired", "rxsize")
                     self.stats = dict(zip(k, (int(x) for x in f[1:])))
             except (ValueError, IndexError):
                 pass
