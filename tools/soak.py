@@ -574,7 +574,8 @@ def campaign(quick=False, n=None):
     import tempfile
     n = n or (20000 if quick else 100000)
     print("== fuzzing: %d inputs per target (python -m tools.fuzz)" % n, flush=True)
-    from tools.fuzz.__main__ import fuzz
+    from tools.fuzz.__main__ import fuzz, quiet_server_log
+    quiet_server_log()
     from tools.fuzz import targets
     res = fuzz(targets.NAMES, n, crash_dir=os.path.join(ROOT, "build", "fuzz", "crashes"))
     crashes = sum(r["crashes"] for r in res)

@@ -13,6 +13,14 @@ import sys
 from tools.fuzz import engine, corpus, targets
 
 
+def quiet_server_log():
+    """The server target logs every bad input: keep its errors only (CLI and soak runs)."""
+    import logging
+    lg = logging.getLogger("coapcast.server")
+    lg.propagate = False
+    lg.setLevel(logging.ERROR)
+
+
 def fuzz(names, n, seed=1, budget_s=None, crash_dir=None, log=print):
     res = []
     for name in names:
@@ -36,6 +44,7 @@ def main(argv=None):
     ap.add_argument("--crash-dir", default=os.path.join("build", "fuzz", "crashes"))
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args(argv)
+    quiet_server_log()
     res = fuzz(a.target or targets.NAMES, a.n, a.seed, a.budget, a.crash_dir)
     if a.json:
         with open(a.json, "w") as f:

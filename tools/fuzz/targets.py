@@ -231,10 +231,9 @@ class ServerTarget:
         self.k = 0
         self.core = None
         self.errors = _Errors()
-        lg = logging.getLogger("coapcast.server")
-        lg.addHandler(self.errors)
-        lg.propagate = False
-        lg.setLevel(logging.ERROR)
+        # only add a handler: the logger's level and propagation belong to the caller
+        # (python -m tools.fuzz quiets it; a test session keeps its own logging intact)
+        logging.getLogger("coapcast.server").addHandler(self.errors)
 
     def _new(self):
         from tools.server.core import ServerCore, Config
