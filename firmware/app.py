@@ -21,6 +21,9 @@ import coapcast  # noqa: E402  (after the option numbers are set)
 
 RETRY_S = getattr(config, "RETRY_S", 5)        # first re-registration back-off; doubles to 60 s
 STATUS_S = getattr(config, "STATUS_S", 10)      # a status line every STATUS_S seconds
+TELEMETRY_S = getattr(config, "TELEMETRY_S", 0)  # a telemetry POST every TELEMETRY_S seconds (0: off)
+TELEMETRY_URI = getattr(config, "TELEMETRY_URI", None)
+PM_PATTERN = getattr(config, "PM_PATTERN", None)  # None: no PM; 0 (Q+S) or 1 (C): draft-ietf-core-coap-pm
 
 
 class App:
@@ -29,6 +32,9 @@ class App:
         self.obs = {}        # uri -> Observation
         self.retry = {}      # uri -> (due ticks_ms, back-off s)
         self.count = {}      # uri -> notifications delivered
+        self.t0 = time.ticks_ms()
+        self.tel_at = None   # next telemetry POST (ticks_ms)
+        self.tel = [0, 0, 0]  # telemetry: sent, answered, failed
 
     def start(self):
         ip = None
@@ -38,7 +44,10 @@ class App:
             except OSError as e:
                 print("net: %s; retrying in %d s" % (e, RETRY_S))
                 time.sleep(RETRY_S)
-        self.client = coapcast.Client(iface=ip, leisure_ms=int(getattr(config, "LEISURE_S", 5) * 1000))
+        self.client = coapcast.Client(iface=ip, leisure_ms=int(getattr(config, "LEISURE_S", 5) * 1000),
+                                      pm=PM_PATTERN)
+        if TELEMETRY_S > 0 and TELEMETRY_URI:
+            self.tel_at = time.ticks_add(time.ticks_ms(), TELEMETRY_S * 1000)
         for uri in config.OBSERVE:
             self.count[uri] = 0
             self.observe(uri)
@@ -64,8 +73,30 @@ class App:
             print("observe %s failed: %s" % (uri, e))
             on_end(None, str(e))
 
+    def telemetry(self, now):
+        """The periodic report (text, Content-Format 0): uptime s, notifications received, free heap.
+        PM-marked like every request when PM is on; its answer gives the client an RTT sample."""
+        self.tel_at = time.ticks_add(now, TELEMETRY_S * 1000)
+        tel = self.tel
+
+        def done(code, payload, cf):
+            if code is None:
+                tel[2] += 1
+            else:
+                tel[1] += 1
+
+        body = "up=%d rx=%d free=%d" % (time.ticks_diff(now, self.t0) // 1000, sum(self.count.values()),
+                                        gc.mem_free())
+        try:
+            self.client.post(TELEMETRY_URI, body.encode(), done, 0, getattr(config, "TELEMETRY_CON", True))
+            tel[0] += 1
+        except (OSError, ValueError) as e:
+            print("telemetry %s failed: %s" % (TELEMETRY_URI, e))
+
     def step(self):
         now = time.ticks_ms()
+        if self.tel_at is not None and time.ticks_diff(now, self.tel_at) >= 0:
+            self.telemetry(now)
         for uri, (due, _) in list(self.retry.items()):
             if time.ticks_diff(now, due) >= 0:
                 self.retry[uri] = (time.ticks_add(now, 3600000), self.retry[uri][1])
@@ -78,8 +109,13 @@ class App:
 
     def status(self):
         gc.collect()
-        print("status %s free=%d %r" % (" ".join("%s=%d" % kv for kv in self.count.items()), gc.mem_free(),
-                                        self.client.stats))
+        line = "status %s free=%d %r" % (" ".join("%s=%d" % kv for kv in self.count.items()), gc.mem_free(),
+                                         self.client.stats)
+        if self.tel_at is not None:
+            line += " telemetry=%d/%d/%d" % tuple(self.tel)   # sent/answered/failed
+        # PM (one part per flow: the server's unicast flow, each group's multicast notifications)
+        pm = self.client.pm
+        print(" | ".join([line] + pm.lines()) if pm else line)
 
     def run(self):
         self.start()

@@ -8,6 +8,11 @@
 #   c.run()                                # or: asyncio.create_task(c.task())
 #   print(c.stats)                         # received, delivered, duplicates, reordered, dropped{reason: n}
 #   c.stop(obs)
+#   c.post("coap://192.0.2.10/telemetry", b"up=42", cb)   # cb(code, payload, cf); code None: no answer
+#
+# Performance measurement (draft-ietf-core-coap-pm): Client(pm=0) or pm=1 (the pattern) marks every
+# request and measures every response and multicast notification; c.pm_stats() / c.pm.lines() give
+# the figures per flow (the server's unicast flow, and each group's flow of multicast notifications).
 #
 # The payload is a memoryview valid during the callback only: copy it (bytes(payload)) to keep it.
 import gc
@@ -23,12 +28,17 @@ class Client(driver.Driver):
     """The board's client: the socket driver (service(), run(), task(), close(), see coap.driver)
     around a sans-I/O core (coap.client), with observe()/stop() taking coap:// URIs."""
 
-    def __init__(self, host="0.0.0.0", port=0, iface="0.0.0.0", ifindex=0, log=print, **cfg):
+    def __init__(self, host="0.0.0.0", port=0, iface="0.0.0.0", ifindex=0, log=print, pm=None, **cfg):
         """host/port: local unicast socket; iface/ifindex: where groups are joined (IPv4 address,
-        IPv6 interface index). cfg: token_len, ack_timeout_ms, ack_random_factor, max_retransmit,
-        leisure_ms, retry_backoff_ms, rng, pm, sec (see coap.client.Client)."""
+        IPv6 interface index). pm: None (no PM), 0 or 1 (a coap.pm.PMEndpoint with that pattern)
+        or a PMEndpoint. cfg: token_len, ack_timeout_ms, ack_random_factor, max_retransmit,
+        leisure_ms, retry_backoff_ms, rng, sec (see coap.client.Client)."""
+        if pm is not None and not hasattr(pm, "tx"):
+            from coap.pm import PMEndpoint  # loaded only when PM is on
+            pm = PMEndpoint("client", pm)
         gc.collect()  # long-lived state goes into the holes the imports left (a tight heap stays unfragmented)
-        core = client.Client(log=log, **cfg)
+        self.pm = pm
+        core = client.Client(log=log, pm=pm, **cfg)
         driver.Driver.__init__(self, core, host, port, iface, ifindex, log)
         self.stats = core.stats
         self.driver = self  # (the driver is this object; kept for code that reaches c.driver)
@@ -46,10 +56,30 @@ class Client(driver.Driver):
         self.flush()
         return o
 
+    def post(self, uri, payload, cb=None, cf=None, confirmable=True, method=2):
+        """A plain request (POST; method=1 GET, 3 PUT, 4 DELETE) to a coap:// URI with Content-Format
+        cf. cb(code, payload, cf) once (code None: timeout / Reset). Returns the request (.state,
+        .code, .error). PM-marked when PM is on."""
+        host, port, opts = _uri.parse(uri)
+        if cf is not None:
+            opts.append((options.CONTENT_FORMAT, cf))
+        r = self.core.request(_resolve(host, port), method, opts, payload, cb or _nop, ticks_ms(), confirmable)
+        self.flush()
+        return r
+
+    def pm_stats(self):
+        """PM figures per flow (coap.pm.PMEndpoint.stats(), keyed "host:port"), None without PM.
+        One report line per flow: c.pm.lines()."""
+        return None if self.pm is None else self.pm.stats()
+
     def stop(self, obs, rst=False):
         """Stop observing (traditional: deregister; group: forget, optionally RST the next one)."""
         self.core.cancel(obs, ticks_ms(), rst)
         self.flush()
+
+
+def _nop(code, payload, cf):
+    pass
 
 
 def _resolve(host, port):

@@ -24,6 +24,7 @@ TRAD = const(1)    # traditional observation (RFC 7641)
 GROUP = const(2)   # group observation: multicast notifications from SRV on token T (§3.3)
 PROXY = const(3)   # group observation behind a proxy: unicast from the proxy, own token (§8)
 ENDED = const(4)
+REQ = const(5)     # a plain request (Client.request) waiting for its response
 
 # how a notification arrived (last argument of the callback)
 VIA_UNICAST = const(0)
@@ -61,6 +62,8 @@ class Observation:
     proxied = False     # registered through a proxy (§8)
     retried = False     # a malformed informative response already caused one retry (§3.2)
     error = None
+    non = False         # a NON plain request (REQ)
+    code = None         # REQ: the response code once answered
 
     def __init__(self, dest, opts, cb, token):
         self.dest = dest        # (host, port) the registration goes to (server, or proxy §8)
@@ -112,6 +115,31 @@ class Client:
     def observe(self, dest, opts, cb, now, on_end=None):
         """Register (GET + Observe 0, §3.1) at dest=(host, port) with request options opts
         [(number, value)] (Uri-Path..., or Proxy-Uri/Proxy-Scheme for a proxy, §8)."""
+        o = self._new(dest, opts, cb)
+        if on_end is not None:
+            o.on_end = on_end
+        self._register(o, now)
+        return o
+
+    def request(self, dest, code, opts, payload, cb, now, confirmable=True):
+        """A plain request (the board's telemetry POST...) to dest=(host, port): method code (GET 1,
+        POST 2, PUT 3, DELETE 4), options [(number, value)], payload bytes. Calls cb(code, payload,
+        content_format) once: the response (payload a memoryview valid during the call), or code None
+        on timeout / Reset (.error says which). CON: RFC 7252 §4.2 retransmission; NON: the answer
+        is awaited MAX_TRANSMIT_WAIT. It is an Observation object in state REQ (shares the
+        observations' token space, timers and PM marking: a fresh mark per transmission)."""
+        if not 1 <= code <= 31:
+            raise ValueError("not a method code")
+        o = self._new(dest, opts, cb)
+        o.state = REQ
+        o.method = code
+        o.payload = payload
+        if not confirmable:
+            o.non = True
+        self._register(o, now)
+        return o
+
+    def _new(self, dest, opts, cb):
         raw = addr.parse_ip(dest[0])  # a numeric address, or ValueError("bad IP address ...")
         if addr.is_link_local(raw) or addr.is_multicast(raw):
             raise ValueError("link-local or multicast destination (§3.1)")
@@ -130,10 +158,7 @@ class Client:
         o = Observation(dest, enc, cb, self._new_token())
         if proxied:
             o.proxied = True
-        if on_end is not None:
-            o.on_end = on_end
         self.obs.append(o)
-        self._register(o, now)
         return o
 
     def cancel(self, o, now, rst=False):
@@ -185,6 +210,8 @@ class Client:
                 tx[3] += 1
                 tx[5] *= 2
                 tx[4] = ticks_add(now, tx[5])
+                if self.pm is not None:  # coap-pm: one more packet of the flow, a fresh mark (same MID)
+                    tx[2] = self._req(o, tx[1], now)
                 self._send(tx[2], o.dest)
         for o in list(self.obs) if self.obs else ():
             t = o.timer
@@ -194,6 +221,8 @@ class Client:
                     self.stats.feedback += 1
                     # a fresh token: this registration is only counted (No-Response 26)
                     self._send(feedback.request(self._next_mid(), self._new_token(), self._opts(o, now)), o.dest)
+                elif o.state == REQ:
+                    self._end(o, "timeout")
                 else:
                     self._register(o, now)
 
@@ -217,10 +246,12 @@ class Client:
             if m is None:
                 st.dropped["security"] += 1
                 return
-        if self.pm is not None:
-            self.pm.rx(src, m.uint(options.PM), now)
         t = m.type
         code = m.code
+        if self.pm is not None and code:
+            # coap-pm: multicast notifications are the server's flow to the GROUP (marked per
+            # (GRP_ADDR, GRP_PORT)), measured apart from its unicast flow; empty ACK/RST are unmarked
+            self.pm.rx(src if grp is None else grp, m.uint(options.PM), now)
         if t >= _ACK:
             if grp is None:
                 self._ack_or_rst(m, src, now)
@@ -319,6 +350,13 @@ class Client:
         code = m.code
         v = m.uint(options.OBSERVE)
         st = o.state
+        if st == REQ:
+            if grp is None:
+                o.code = code
+                self._end(o, None, False, m)
+            else:
+                self.stats.dropped["source"] += 1
+            return
         if (st == GROUP or (st == PROXY and grp is None)) and code == _UNAVAILABLE and v is None \
                 and not m.has_payload():
             self._end(o, "group observation cancelled by the server")  # §2.5, §3.4 (§8)
@@ -443,9 +481,10 @@ class Client:
             self.groups[grp] = self.groups.get(grp, 0) + 1
         self._notify(o, last, lv, now, VIA_GROUP, False)  # step 5: baseline; MRFD ignored
 
-    def _end(self, o, reason, quiet=False):
+    def _end(self, o, reason, quiet=False, m=None):
         if o.state == ENDED:
             return
+        req = o.state == REQ
         g = o.grp
         if g is not None:  # leave the group when no other observation uses it (§3.4)
             n = self.groups.get(g, 0) - 1
@@ -463,22 +502,41 @@ class Client:
             self.obs.remove(o)
         if not quiet and o.error is None:
             o.error = reason
-        if o.on_end is not None:
+        if req:  # a plain request: its callback, once (m: the response, or None)
+            try:
+                if m is None:
+                    o.cb(None, b"", None)
+                else:
+                    o.cb(m.code, m.payload(), m.uint(options.CONTENT_FORMAT))
+            except Exception as e:
+                self.stats.dropped["internal"] += 1
+                self.log("coapcast: callback raised %r" % (e,))
+        elif o.on_end is not None:
             try:
                 o.on_end(o, reason)
             except Exception as e:
                 self.log("coapcast: on_end raised %r" % (e,))
 
     def _register(self, o, now):
-        """CON GET Observe 0 (§3.1) with RFC 7252 §4.2 retransmission."""
+        """CON GET Observe 0 (§3.1) (or o's plain request) with RFC 7252 §4.2 retransmission."""
         mid = self._next_mid()
-        data = msg.encode(_CON, _GET, mid, o.token, self._opts(o, now, 0))
-        # initial timeout: random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]
-        span = int(self.ack_timeout_ms * (self.ack_random_factor - 1))
-        to = self.ack_timeout_ms + ((self.rng.getrandbits(16) * span) >> 16)
+        data = self._req(o, mid, now)
         self._untx(o)
-        self.txs.append([o, mid, data, 0, ticks_add(now, to), to])
+        if o.non:  # RFC 7252 §4.8.2 MAX_TRANSMIT_WAIT for the answer
+            o.timer = ticks_add(now, int(self.ack_timeout_ms * ((2 << self.max_retransmit) - 1)
+                                         * self.ack_random_factor))
+        else:
+            # initial timeout: random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]
+            span = int(self.ack_timeout_ms * (self.ack_random_factor - 1))
+            to = self.ack_timeout_ms + ((self.rng.getrandbits(16) * span) >> 16)
+            self.txs.append([o, mid, data, 0, ticks_add(now, to), to])
         self._send(data, o.dest)
+
+    def _req(self, o, mid, now):
+        """The bytes of o's registration (CON GET Observe 0) or plain request, PM-marked afresh."""
+        if o.state == REQ:
+            return msg.encode(_NON if o.non else _CON, o.method, mid, o.token, self._opts(o, now), o.payload)
+        return msg.encode(_CON, _GET, mid, o.token, self._opts(o, now, 0))
 
     def _untx(self, o):
         for tx in self.txs:
