@@ -27,7 +27,7 @@ MC_LOSS = 6         # % of multicast notifications dropped by nftables (when usa
 BOARD = r'''
 import sys, coapcast
 from coap.compat import ticks_ms, ticks_diff
-relay, want, limit, tel_ms = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+relay, want, limit, tel_ms, pat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 got = []
 ended = []
 tel = [0, 0, 0]
@@ -38,7 +38,7 @@ def end(o, why):
     print("ended", why)
 def done(code, p, cf):
     tel[1 if code is not None else 2] += 1
-c = coapcast.Client("127.0.0.1", 0, iface="127.0.0.1", pm=0, ack_timeout_ms=400, leisure_ms=200)
+c = coapcast.Client("127.0.0.1", 0, iface="127.0.0.1", pm=pat, ack_timeout_ms=400, leisure_ms=200)
 o = c.observe("coap://%s/r" % relay, cb, end)
 t0 = ticks_ms()
 nxt = t0
@@ -57,7 +57,8 @@ for line in c.pm.lines():
 st = c.pm_stats()
 for k in st["peers"]:
     d = st["peers"][k]
-    print("pmj", k, d["pkts"], d["blocks"], d["lost"], -1 if d["rtt_ms"] is None else d["rtt_ms"], d["rtt_n"])
+    print("pmj", k, d["pkts"], d["blocks"], d["lost"], -1 if d["rtt_ms"] is None else d["rtt_ms"], d["rtt_n"],
+          -1 if d["rtt_min"] is None else d["rtt_min"])
 print("stats", repr(c.stats))
 '''
 
@@ -99,7 +100,8 @@ def wait_line(p, key, timeout=15):
     raise AssertionError("no %r from %r" % (key, p.args))
 
 
-def test_board_pm_through_relay_and_multicast(tmp_path):
+@pytest.mark.parametrize("pattern", [0, 1])
+def test_board_pm_through_relay_and_multicast(tmp_path, pattern):
     port, gport, rport = free_port(), free_port(), free_port()
     stats = str(tmp_path / "server.json")
     rjson = str(tmp_path / "relay.json")
@@ -111,7 +113,7 @@ def test_board_pm_through_relay_and_multicast(tmp_path):
     try:
         srv = subprocess.Popen(
             [sys.executable, "-m", "tools.server", "--bind", "127.0.0.1", "--port", str(port), "--group", GROUP,
-             "--group-port", str(gport), "--mc-if", "127.0.0.1", "--pm", "0", "--interval", "0.015",
+             "--group-port", str(gport), "--mc-if", "127.0.0.1", "--pm", str(pattern), "--interval", "0.015",
              "--update", "/r=0.015", "--status-every", "2", "--stats-json", stats, "--duration", "60",
              "--seed", "5"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -126,7 +128,7 @@ def test_board_pm_through_relay_and_multicast(tmp_path):
         wait_line(relay, "relay:")
         menv = dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE)
         b = subprocess.run([micropython_bin(), "-X", "heapsize=192k", str(script), "127.0.0.1:%d" % rport,
-                            "400", "30000", "40"], capture_output=True, text=True, timeout=90, env=menv, cwd=ROOT)
+                            "400", "30000", "40", str(pattern)], capture_output=True, text=True, timeout=90, env=menv, cwd=ROOT)
     finally:
         for p in reversed(procs):
             p.send_signal(signal.SIGINT)
@@ -143,8 +145,8 @@ def test_board_pm_through_relay_and_multicast(tmp_path):
     pmj = {}
     for ln in out.splitlines():
         if ln.startswith("pmj "):
-            k, pk, bl, lost, rtt, rn = ln.split()[1:]
-            pmj[k] = (int(pk), int(bl), int(lost), float(rtt), int(rn))
+            k, pk, bl, lost, rtt, rn, rmin = ln.split()[1:]
+            pmj[k] = (int(pk), int(bl), int(lost), float(rtt), int(rn), int(rmin))
     rep = json.load(open(stats))
     g = [x for x in rep["groups"] if x["path"] == "/r"][0]
     sent = [n[0] for n in g["notifications"]]
@@ -152,7 +154,7 @@ def test_board_pm_through_relay_and_multicast(tmp_path):
 
     # the board's multicast-loss figure (the group flow) vs the truth over the same closed blocks
     gkey = "%s:%d" % (GROUP, gport)
-    pk, blocks, lost, _, _ = pmj[gkey]
+    pk, blocks, lost, _, _, _ = pmj[gkey]
     window = sent[:blocks * 64]
     rx = set(got[1:])          # got[0] is the baseline from the informative response
     true_lost = sum(1 for v in window if v not in rx)
@@ -168,16 +170,19 @@ def test_board_pm_through_relay_and_multicast(tmp_path):
 
     # the telemetry RTT (request -> S echo) on the unicast flow through the relay
     ukey = "127.0.0.1:%d" % rport
-    upk, ublocks, ulost, rtt, rn = pmj[ukey]
+    upk, ublocks, ulost, rtt, rn, rmin = pmj[ukey]
     tel = [int(x) for x in lines["tel"].split()]
     assert tel[0] >= 60 and tel[1] >= tel[0] * 0.8, tel
-    assert rn >= 30 and 2 * DELAY <= rtt <= 2 * DELAY + 30, (rtt, rn)
+    if pattern == 0:   # S: one sample per answered request, request -> echo
+        assert rn >= 30 and 2 * DELAY <= rtt <= 2 * DELAY + 30, (rtt, rn)
+    else:              # C: one D per RTT; a D held back (block edges, a lost D) waits for the next
+        assert rn >= 5 and 2 * DELAY <= rmin <= 2 * DELAY + 10, (rmin, rn)   # request: samples >= RTT
 
     # the server: PM on, figures for the relay's flow, the group flow marked, telemetry received
     assert rep["pm"]["role"] == "server" and rep["pm"]["peers"][gkey]["tx"] == len(sent) + 1   # + the cancellation
     peers = [k for k in rep["pm"]["peers"] if k != gkey]
     assert len(peers) == 1 and rep["pm"]["peers"][peers[0]]["pkts"] >= tel[0] * 0.8
-    assert "status: PM p0 " in srv_out
+    assert "status: PM p%d " % pattern in srv_out
     r = json.load(open(rjson))
     up, down = r["flows"][0]["up"], r["flows"][0]["down"]
     assert up["relay_rx"] > 0 and abs(up["true_loss_pct"] - UNI_LOSS) < 5
