@@ -58,6 +58,7 @@ class Observation:
     grp = None          # (GRP_ADDR, GRP_PORT) of a group observation
     ph_req = None       # rebuilt phantom registration request (§3.2 steps 2-3)
     timer = None        # due time: MRFD feedback (GROUP, PROXY) or re-registration (REG, TRAD)
+    exp = None          # GROUP, PROXY: re-register when no notification came by then (Max-Age)
     on_end = None       # on_end(observation, reason)
     proxied = False     # registered through a proxy (§8)
     retried = False     # a malformed informative response already caused one retry (§3.2)
@@ -84,7 +85,7 @@ class Observation:
 class Client:
     def __init__(self, token_len=4, ack_timeout_ms=2000, ack_random_factor=1.5, max_retransmit=4,
                  leisure_ms=feedback.DEFAULT_LEISURE_MS, retry_backoff_ms=10000, rng=None, pm=None,
-                 sec=None, log=print, feedback_method=None):
+                 sec=None, log=print, feedback_method=None, max_silence_ms=None):
         if not 1 <= token_len <= 8:
             raise ValueError("token_len must be 1..8")
         self.token_len = token_len
@@ -98,6 +99,7 @@ class Client:
         self.sec = sec          # the security seam (Group OSCORE, draft §6-7): see recv/_send
         self.log = log
         self.respond_to = feedback_method or feedback.respond_to
+        self.max_silence_ms = max_silence_ms  # cap on the Max-Age silence of a group observation
         self.stats = Stats()
         self.obs = []
         self.txs = []           # CONs in flight: [observation, mid, bytes, retransmissions, deadline, timeout]
@@ -196,6 +198,9 @@ class Client:
             t = o.timer
             if t is not None and (best is None or ticks_diff(t, best) < 0):
                 best = t
+            t = o.exp
+            if t is not None and (best is None or ticks_diff(t, best) < 0):
+                best = t
         return best
 
     def poll(self, now):
@@ -214,6 +219,18 @@ class Client:
                     tx[2] = self._req(o, tx[1], now)
                 self._send(tx[2], o.dest)
         for o in list(self.obs) if self.obs else ():
+            t = o.exp
+            if t is not None and ticks_diff(now, t) >= 0:
+                # RFC 7641 §3.3.1 for a group observation (§3.3): the latest notification is stale
+                # and nothing newer came (server restarted or gone, link down): register again with
+                # our own token; a new informative response resumes it, a timeout ends it (on_end)
+                o.exp = None
+                o.timer = None
+                o.state = REG
+                o.src = None  # the response comes from where the registration goes (server or proxy)
+                o.token = self._new_token()
+                self._register(o, now)
+                continue
             t = o.timer
             if t is not None and ticks_diff(now, t) >= 0:
                 o.timer = None
@@ -402,6 +419,13 @@ class Client:
             return
         o.value = v
         o.t = now
+        if o.state == GROUP or o.state == PROXY:  # the silence deadline (Max-Age, default 60 s; RFC
+            # 7252 §5.10.5) plus a random part of the leisure, so a group does not re-register at once
+            ma = m.uint(options.MAX_AGE, 60) * 1000
+            cap = self.max_silence_ms
+            if cap is not None and cap < ma:
+                ma = cap
+            o.exp = ticks_add(now, ma + feedback.delay_ms(self.leisure_ms, self.rng))
         if mrfd and o.timer is None:
             q = m.uint(options.MRFD)
             if q is not None and self.respond_to(q, self.rng):
@@ -496,6 +520,8 @@ class Client:
         o.state = ENDED
         if o.timer is not None:
             o.timer = None
+        if o.exp is not None:
+            o.exp = None
         if self.txs:
             self._untx(o)
         if o in self.obs:
