@@ -34,6 +34,7 @@ try:
 except AttributeError:
     IPV6_JOIN_GROUP = getattr(socket, "IPV6_ADD_MEMBERSHIP", 20)
 _MAX_DATAGRAM = const(1280)
+_SMALL_DATAGRAM = const(512)  # after a MemoryError: a fragmented heap has no free 1280-byte block
 
 
 def _sock(host, port, reuse=False):
@@ -80,6 +81,7 @@ class Driver:
         self.mc = {}              # (GRP_ADDR, GRP_PORT) -> socket
         self._fd = {self._key(self.sock): (self.sock, None)}
         self.errors = 0
+        self.rxsize = _MAX_DATAGRAM  # _SMALL_DATAGRAM once the heap could not give a full buffer
 
     @staticmethod
     def _key(s):
@@ -134,10 +136,18 @@ class Driver:
             if ent is None:
                 continue
             try:
-                data, src = ent[0].recvfrom(_MAX_DATAGRAM)
+                data, src = ent[0].recvfrom(self.rxsize)
             except OSError:
                 continue
-            except MemoryError:  # no contiguous block for a datagram (a fragmented heap): drop it,
+            except MemoryError:
+                data = None
+                if self.rxsize != _SMALL_DATAGRAM:  # from now on smaller buffers (a longer datagram
+                    self.rxsize = _SMALL_DATAGRAM   # arrives truncated: malformed, counted)
+                    try:
+                        data, src = ent[0].recvfrom(_SMALL_DATAGRAM)
+                    except (OSError, MemoryError):
+                        pass
+            if data is None:  # no contiguous block for a datagram (a fragmented heap): drop it,
                 self.errors += 1  # counted, so that service() never raises and the loop goes on
                 core.stats.dropped["internal"] += 1
                 try:
