@@ -520,8 +520,6 @@ class Client:
         o.state = ENDED
         if o.timer is not None:
             o.timer = None
-        if o.exp is not None:
-            o.exp = None
         if self.txs:
             self._untx(o)
         if o in self.obs:
