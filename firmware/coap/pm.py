@@ -9,9 +9,24 @@
 #   time back to back, NSTART=1; a client pausing between requests stretches the period seen by the
 #   server and probes; the client's own sample, request to echo, is always one RTT.)
 # C (§2.2): C = Q xor D: the Q wave with one packet per RTT set to the opposite value. The client
-#   generates a D packet (and regenerates one when none came back within t_max, RFC 9506 §4.2.1);
-#   each endpoint reflects a received D on its next packet to that peer. D is never put on the first
-#   x packets nor on the last packet of a block, so a receiver cannot mistake it for a block edge.
+#   generates a D packet (and regenerates one when none came back, RFC 9506 §4.2.1); the server
+#   reflects a received D; the client, when its D comes back, takes one RTT sample and sends the
+#   next D (reflection). Our D placement rule, so D never destroys the Q wave nor looks like a block
+#   edge, also on sparse flows (one request per RTT, NSTART=1: request, response, request, ...):
+#   - a D goes only on a packet with at least x packets of the current block sent before it, at least
+#     x packets sent since the previous D of the flow, and never on the last packet of a block;
+#   - the server reflects on its very next packet to the peer when that packet may carry a D, else
+#     drops the D (a held reflection would stretch the client's sample);
+#   - the client holds the reflection at most srtt/8 ms for an allowed packet, else drops it;
+#   - the client regenerates when no D came back for t_max + t_max/8 ms after its last D (the 1/8
+#     margin keeps a regeneration gap above the t_max that observers reject, under jitter).
+#   What each vantage point measures from C:
+#   - client: D sent -> D back = one RTT (request -> echo: the server reflects on the response);
+#   - server, probe: D-to-D period on one direction = one RTT on dense flows (several packets per
+#     RTT); on sparse flows the client cannot reflect within srtt/8, Ds come once per
+#     t_max + t_max/8 + RTT, and observers take no RTT sample (the periods exceed t_max) rather
+#     than a wrong one: only the client measures RTT there, and tells its delay level in the Event
+#     bits. Loss from the Q wave is exact at all of them on both kinds of flows.
 #
 # Event bits (our encoding; "Event bits MAY encode loss and delay information", §3.1). What the
 # sender measured on the flow it RECEIVES from that peer, so the peer and any probe learn it:
@@ -115,6 +130,8 @@ class _Peer:
         self.d_pend = False  # a D to reflect on the next packet
         self.d_out = False   # client: a D sent and not yet back
         self.d_t = 0        # send time of the last D
+        self.d_back = 0     # client: arrival time of the D being held for reflection
+        self.d_gap = 255    # packets sent since the last D (counted up to x)
         self.d_ever = False
         self.tx = 0
 
@@ -143,6 +160,7 @@ class PMEndpoint:
         self.pattern = pattern
         self.n = n
         self.t_max = t_max
+        self.t_regen = t_max + (t_max >> 3)
         self.max_peers = max_peers
         self.ring = ring
         self.loss_thr = loss_thr
@@ -154,6 +172,7 @@ class PMEndpoint:
         self.overflow = 0
         self.d_sent = 0
         self.d_rx = 0
+        self.d_dropped = 0  # Ds not reflected in time (placement rule)
 
     def _peer(self, peer):
         st = self.peers.get(peer)
@@ -195,19 +214,34 @@ class PMEndpoint:
             v = (q << 6) | (s << 5)
         else:
             c = q
-            if self.x <= pos < n - 1:  # never near the start or on the last packet of a block
-                mark = st.d_pend
-                if not mark and self.role == CLIENT:
-                    # generation, and regeneration after t_max without the D coming back (RFC 9506 §4.2.1)
-                    # (only after t_max: a probe then rejects D-to-D periods longer than t_max)
-                    mark = not st.d_ever or ticks_diff(now_ms, st.d_t) > self.t_max
-                if mark:
-                    c ^= 1
-                    st.d_pend = False
-                    st.d_out = True
-                    st.d_ever = True
-                    st.d_t = now_ms
-                    self.d_sent += 1
+            gap = st.d_gap
+            if gap < self.x:
+                st.d_gap = gap + 1
+            # the D placement rule (see the header): x packets of the block and since the last D
+            ok = self.x <= pos < n - 1 and gap >= self.x
+            mark = False
+            if st.d_pend:
+                if self.role == SERVER:
+                    st.d_pend = False  # reflect now or never
+                    mark = ok
+                elif ticks_diff(now_ms, st.d_back) > (m.srtt8 >> 6):
+                    st.d_pend = False  # not reflected in time: dropped, regenerated later
+                    mark = False
+                else:
+                    mark = ok
+                if not mark and not st.d_pend:
+                    self.d_dropped += 1
+            elif ok and self.role == CLIENT:
+                # generation, and regeneration when none came back (RFC 9506 §4.2.1)
+                mark = not st.d_ever or ticks_diff(now_ms, st.d_t) > self.t_regen
+            if mark:
+                c ^= 1
+                st.d_pend = False
+                st.d_out = True
+                st.d_ever = True
+                st.d_t = now_ms
+                st.d_gap = 0
+                self.d_sent += 1
             v = 0x80 | (c << 6)
         if self.events and m.blocks and m.rn:
             v |= event_encode(self.pattern, m.loss_permille(), m.srtt8 >> 3, self.loss_thr, self.delay_thr)
@@ -240,6 +274,7 @@ class PMEndpoint:
                         m.add_rtt(p)
                     st.d_out = False
                     st.d_pend = True
+                    st.d_back = now_ms
                 # else: a D we did not send (reordering, a duplicate): do not multiply Ds
             else:
                 st.d_pend = True  # reflect it
@@ -263,7 +298,7 @@ class PMEndpoint:
             out[str(k)] = d
         return {"role": "client" if self.role == CLIENT else "server", "pattern": self.pattern,
                 "n": self.n, "x": self.x, "peers": out, "overflow": self.overflow,
-                "d_sent": self.d_sent, "d_rx": self.d_rx}
+                "d_sent": self.d_sent, "d_rx": self.d_rx, "d_dropped": self.d_dropped}
 
     def lines(self):
         """Report lines, one per peer."""

@@ -28,6 +28,9 @@ class Meter:
             raise ValueError("reordering tolerance must be 1 <= x < n/2")
         self.n = n
         self.x = x
+        # pattern 1: a sender never puts a D on the last packet of a block (coap.pm), so a single
+        # flip followed by the old marking is a D and an edge needs 2 packets even when x is 1
+        self.xc = x if x > 1 else 2
         self.t_max = t_max
         self.periods = periods
         self.skip_first = skip_first
@@ -105,6 +108,10 @@ class Meter:
         # RFC 9506 §3.1: count packets per block; an edge is confirmed after x packets of the new
         # marking, older-marking packets arriving meanwhile still count to the old block (§3.1.1).
         # Pattern 1: one packet of the opposite marking inside a block is a D packet (draft §2.2).
+        # The senders' D placement (coap.pm: >= x packets into the block and since the previous D,
+        # never on a block's last packet) makes two flips in a row always an edge, and a flip back
+        # after one flipped packet always a D.
+        x = self.xc if pat else self.x
         if self.mark < 0:
             self.mark = b
             self.cnt = 1
@@ -118,7 +125,7 @@ class Meter:
                 self.lastd = False
                 self.cnt -= 1
                 self.pend = 2
-                if self.pend >= self.x:
+                if self.pend >= x:
                     self._edge(b)
                 return NOT_D
             if pat and self.cnt < self.dlim:  # well before the expected edge: a D
@@ -127,12 +134,12 @@ class Meter:
                 return D_NOW
             self.pend = 1
             self.pend_t = now
-            if self.x == 1:
+            if x == 1:
                 self._edge(b)
             return NOT_D
         if b != self.mark:
             self.pend += 1
-            if self.pend >= self.x:
+            if self.pend >= x:
                 self._edge(b)
             return NOT_D
         if pat and self.pend == 1:  # flip then back: the flipped packet was a D near the block end

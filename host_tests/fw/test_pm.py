@@ -126,26 +126,96 @@ def test_c_bit_generation_reflection_regeneration():
     vs = [c.tx(srv, k) for k in range(x + 2)]
     assert vs == [0x80] * x + [0xC0, 0x80]
     assert c.d_sent == 1
+    rs = [s.tx(cli, k) for k in range(x)]      # the server's block is x packets in
+    assert rs == [0x80] * x
     for k, v in enumerate(vs):
         s.rx(cli, v, 10 + k)
-    # the server reflects on its next packet that may carry it
-    rs = [s.tx(cli, 20 + k) for k in range(x + 1)]
-    assert rs == [0x80] * x + [0xC0]
+    # the server reflects on its very next packet (it may carry a D: x packets of its block sent)
+    rs.append(s.tx(cli, 20))
+    assert rs[-1] == 0xC0 and s.d_sent == 1
     for k, r in enumerate(rs):
-        c.rx(srv, r, 30 + k)
-    assert c.meter(srv).samples() == [30 + x - x]  # sent at x, back at 30 + x
-    # the client reflects at once
-    assert c.tx(srv, 40) == 0xC0
-    # nothing comes back: regeneration after t_max
-    assert c.tx(srv, 540) == 0x80
-    assert c.tx(srv, 541) == 0xC0
+        c.rx(srv, r, 40 + k)
+    assert c.meter(srv).samples() == [40]       # sent at 2, back at 42
+    # the client reflects on its first packet that may carry a D, within srtt/8 = 5 ms:
+    # at 43 only one packet went out since its D (x = 2): held; at 44 it goes
+    assert c.tx(srv, 43) == 0x80
+    assert c.tx(srv, 44) == 0xC0 and c.d_sent == 2
+    s.rx(cli, 0x80, 53)
+    s.rx(cli, 0xC0, 54)
+    # the server's next packet follows its own D too closely (< x packets): reflect now or never
+    assert s.tx(cli, 55) == 0x80 and s.d_dropped == 1
+    assert s.tx(cli, 56) == 0x80 and s.tx(cli, 57) == 0x80
+    # nothing comes back: regeneration after t_max + t_max/8 = 562 ms since the last D
+    assert [c.tx(srv, t) for t in (100, 200, 44 + 562)] == [0x80] * 3
+    assert c.tx(srv, 44 + 563) == 0xC0
     assert c.d_sent == 3
-    # without an RTT estimate: after t_max
+    # without an RTT estimate: the first D at once, then after t_max + t_max/8
     c2 = pm.PMEndpoint("client", pattern=1, n=n, x=x, t_max=500)
-    for k in range(x + 1):
-        c2.tx(srv, k)
-    assert c2.tx(srv, 500) == 0x80
-    assert c2.tx(srv, 503) == 0xC0
+    assert [c2.tx(srv, k) for k in range(x + 1)] == [0x80] * x + [0xC0]
+    assert c2.tx(srv, 562) == 0x80
+    assert c2.tx(srv, 565) == 0xC0
+
+
+def test_c_bit_client_drops_a_reflection_it_cannot_send_in_time():
+    c = pm.PMEndpoint("client", pattern=1, n=16, x=2, t_max=500)
+    srv = ("s", 1)
+    assert [c.tx(srv, k) for k in range(3)] == [0x80, 0x80, 0xC0]
+    c.rx(srv, 0x80, 40)
+    c.rx(srv, 0xC0, 42)                          # back: RTT 40, hold budget 5 ms
+    assert c.meter(srv).samples() == [40]
+    # the next request leaves 58 ms later (a sparse flow) and too close to the D anyway: dropped
+    assert c.tx(srv, 100) == 0x80 and c.d_dropped == 1
+    assert [c.tx(srv, t) for t in (101, 102, 564)] == [0x80] * 3
+    assert c.tx(srv, 565) == 0xC0               # regenerated 563 ms after the last D
+
+
+def test_c_bit_never_on_a_block_edge():
+    n, x = 16, 2
+    c = pm.PMEndpoint("client", pattern=1, n=n, x=x, t_max=100)
+    srv = ("s", 1)
+    vs = [c.tx(srv, 0) for k in range(n - 1)]  # the D on packet x
+    assert [k for k, v in enumerate(vs) if v == 0xC0] == [x]
+    # regeneration due on the last packet of the block: not there, nor on the next block's first
+    # x packets (C = Q there: 0x80 in block 0, 0xC0 in block 1)
+    vs = [c.tx(srv, 500 + k) for k in range(x + 2)]
+    assert vs == [0x80] + [0xC0] * x + [0x80]
+
+
+def test_c_bit_placement_on_a_lossy_lockstep_flow():
+    # one request at a time (NSTART=1), 10 % loss each way: on both directions every D is >= x
+    # packets into its block, >= x packets after the previous D, never on a block's last packet
+    from test_pm_measure import Rng
+    n, x = 16, 2
+    c = pm.PMEndpoint("client", pattern=1, n=n, x=x, t_max=200)
+    s = pm.PMEndpoint("server", pattern=1, n=n, x=x, t_max=200)
+    srv, cli = ("s", 1), ("c", 2)
+    rng = Rng(4)
+    up, dn = [], []
+    t = 0
+    for k in range(3000):
+        v = c.tx(srv, t)
+        up.append(v)
+        if rng.below(10) == 0:
+            t += 100
+            continue
+        s.rx(cli, v, t + 10)
+        r = s.tx(cli, t + 10, v)
+        dn.append(r)
+        if rng.below(10):
+            c.rx(srv, r, t + 20)
+        t += 20
+    for wave in (up, dn):
+        last = -100
+        nd = 0
+        for k, v in enumerate(wave):
+            pos = k % n
+            q = (k // n) & 1
+            if (v >> 6) & 1 != q:
+                nd += 1
+                assert x <= pos < n - 1 and k - last > x, (k, pos, last)
+                last = k
+        assert nd >= 20
+    assert c.meter(srv).rtt_median() == 20 and s.d_dropped > 0
 
 
 def test_c_bit_spurious_d_not_multiplied():
