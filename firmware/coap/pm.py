@@ -16,7 +16,8 @@
 #   - a D goes only on a packet with at least x packets of the current block sent before it, at least
 #     x packets sent since the previous D of the flow, and never on the last packet of a block;
 #   - the server reflects on its very next packet to the peer when that packet may carry a D, else
-#     drops the D (a held reflection would stretch the client's sample);
+#     drops the D (a held reflection would stretch the client's sample); likewise a D it could only
+#     recognise at the next packet (near a block end) unless that came within srtt/8 of it;
 #   - the client holds the reflection at most srtt/8 ms for an allowed packet, else drops it;
 #   - the client regenerates when no D came back for t_max + t_max/8 ms after its last D (the 1/8
 #     margin keeps a regeneration gap above the t_max that observers reject, under jitter).
@@ -38,7 +39,7 @@
 #   7 thresholds (25 50 100 200 400 800 1600 ms -> 0..7), pattern 0 the odd ones (50 200 800 -> 0..3).
 #   Thresholds are constructor arguments (both ends and probes must agree, like n).
 from coap.compat import ticks_diff
-from coap.pmmeasure import Meter, NOT_D, D_NOW
+from coap.pmmeasure import Meter, D_NOW
 
 CLIENT = 0
 SERVER = 1
@@ -274,10 +275,14 @@ class PMEndpoint:
                         m.add_rtt(p)
                     st.d_out = False
                     st.d_pend = True
-                    st.d_back = now_ms
+                    st.d_back = t
                 # else: a D we did not send (reordering, a duplicate): do not multiply Ds
+            elif r == D_NOW or m.rn and ticks_diff(now_ms, m.pend_t) <= (m.srtt8 >> 6):
+                st.d_pend = True  # reflect it (on the next packet, or never)
             else:
-                st.d_pend = True  # reflect it
+                # recognised only at the next packet (it came near the block end): on a sparse
+                # flow that is an RTT late, and a late reflection would stretch the client's sample
+                self.d_dropped += 1
 
     def meter(self, peer):
         st = self.peers.get(peer)

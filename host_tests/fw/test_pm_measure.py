@@ -210,3 +210,42 @@ def test_report_line_and_summary():
     line = s.meter(CLI).line("cli")
     assert line.startswith("pm cli pat=0") and "loss=" in line and "rtt=" in line
     assert len(s.lines()) == 1
+
+
+def _sparse_check(pattern, loss_pm, seed, interval=0, delay=20):
+    # NSTART=1: one request at a time, the next on the response (or after a timeout), or one every
+    # interval ms (> RTT: a periodic telemetry POST). A D can never be reflected within srtt/8.
+    c, s, up, dn, sent, lost = sim(pattern, loss_pm=loss_pm, delay=delay, count=2600, seed=seed,
+                                   interval=interval)
+    true_up = 100.0 * lost[0] / sent[0]
+    true_dn = 100.0 * lost[1] / sent[1]
+    sm, cm = s.meter(CLI), c.meter(SRV)
+    for m, truth in ((sm, true_up), (up, true_up), (cm, true_dn), (dn, true_dn)):
+        assert m.blocks * m.n >= 2000 and m.bursts == 0, (m.blocks, m.bursts)
+        assert near(pct(m), truth, 1.0), (pattern, loss_pm, pct(m), truth)
+    return c, s, up, dn, cm, sm
+
+
+def test_sparse_lockstep_pattern1_loss_and_client_rtt():
+    for loss_pm, seed in ((0, 21), (50, 22), (100, 23)):
+        c, s, up, dn, cm, sm = _sparse_check(1, loss_pm, seed)
+        # the client's own D out -> D back: request -> echo, exactly the RTT
+        assert cm.rn >= 40 and cm.rmin == 40 and cm.rmax == 40, (cm.rn, cm.rmin, cm.rmax)
+        # D-to-D periods at the server and the probe are regeneration gaps (> t_max): no sample
+        # rather than a wrong one (coap.pm header: what each vantage point measures)
+        for m in (sm, up, dn):
+            assert m.rn == 0 and m.stale > 0
+        assert c.d_dropped > 0 and c.d_sent >= cm.rn
+
+
+def test_sparse_lockstep_pattern0_loss_and_rtt():
+    for loss_pm, seed in ((0, 31), (50, 32), (100, 33)):
+        c, s, up, dn, cm, sm = _sparse_check(0, loss_pm, seed)
+        assert cm.rtt_median() == 40 and sm.rtt_median() == 40 and up.rtt_median() == 40
+
+
+def test_sparse_periodic_telemetry_pattern1():
+    # a request every 100 ms, RTT 100: still one packet per RTT each way
+    c, s, up, dn, cm, sm = _sparse_check(1, 50, 41, interval=100, delay=50)
+    assert cm.rn >= 20 and cm.rtt_median() == 100 and cm.rmax == 100
+    assert sm.rn == 0 and up.rn == 0 and dn.rn == 0
