@@ -259,6 +259,16 @@ def test_server_figures_for_a_client_flow_loss_and_rtt():
     assert abs(d["loss_pct"] - 100.0 * lost / 1600) < 1.0, (d, lost)
     assert abs(d["rtt_ms"] - 40) <= 4, d
     assert abs(cpm.meter(C1).rtt_median() - 40) <= 4
+    # pattern 1 on a sparse flow (one request at a time): the loss is exact too (coap.pm D placement
+    # rule); RTT from C only at the client (request -> echo); the server takes no wrong D-to-D sample
+    spm = PMEndpoint("server", pattern=1)
+    s = core(spm)
+    lost, cpm = _exchange_run(s, 0.05, 40, 1600, pattern=1)
+    d = spm.stats()["peers"]["127.0.0.1:40001"]
+    assert abs(d["loss_pct"] - 100.0 * lost / 1600) < 1.0, (d, lost)
+    assert d["rtt_ms"] is None and d["rtt_n"] == 0, d
+    cm = cpm.meter(C1)
+    assert cm.rn >= 10 and cm.rmin == 40 and cm.rmax == 40, (cm.rn, cm.rmin, cm.rmax)
 
 
 def test_retransmitted_informative_response_gets_a_fresh_mark():
