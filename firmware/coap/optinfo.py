@@ -3,6 +3,31 @@
 # are reachable as options.<name> too (options.__getattr__). Names follow coap.options._T entry by entry.
 from coap.options import _find, _T
 
+# The rest of the option numbers (RFC 7252 §5.10, §12.2), by name (options.<NAME> too).
+IF_MATCH = 1
+ETAG = 4
+IF_NONE_MATCH = 5
+LOCATION_PATH = 8
+ACCEPT = 17
+LOCATION_QUERY = 20
+BLOCK2 = 23
+BLOCK1 = 27
+SIZE2 = 28
+SIZE1 = 60
+
+# Content-Formats used by the product.
+CF_TEXT = 0
+CF_LINK_FORMAT = 40
+CF_OCTETS = 42
+CF_JSON = 50
+CF_CBOR = 60
+
+# Value formats (coap.options._T, info()).
+EMPTY = 0
+OPAQUE = 1
+UINT = 2
+STRING = 3
+
 _NAMES = "If-Match Uri-Host ETag If-None-Match Observe Uri-Port Location-Path Uri-Path Content-Format Max-Age Uri-Query Accept Location-Query Block2 Block1 Size2 Proxy-Uri Proxy-Scheme Size1 No-Response Multicast-Response-Feedback-Divider Listen-To-Multicast-Responses PM"
 
 

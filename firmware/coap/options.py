@@ -4,25 +4,17 @@
 # changed with configure() on both sides (client and server must agree).
 from coap.compat import const
 
-IF_MATCH = const(1)
+# The numbers a board uses (the rest of RFC 7252's table, the Content-Formats and the value
+# formats live in coap.optinfo and are reachable here too: options.ETAG etc., see __getattr__).
 URI_HOST = const(3)
-ETAG = const(4)
-IF_NONE_MATCH = const(5)
 OBSERVE = const(6)
 URI_PORT = const(7)
-LOCATION_PATH = const(8)
 URI_PATH = const(11)
 CONTENT_FORMAT = const(12)
 MAX_AGE = const(14)
 URI_QUERY = const(15)
-ACCEPT = const(17)
-LOCATION_QUERY = const(20)
-BLOCK2 = const(23)
-BLOCK1 = const(27)
-SIZE2 = const(28)
 PROXY_URI = const(35)
 PROXY_SCHEME = const(39)
-SIZE1 = const(60)
 NO_RESPONSE = const(258)
 
 # Numbers the drafts leave TBD (overridable, see configure()).
@@ -30,19 +22,6 @@ MRFD = 65002          # Multicast-Response-Feedback-Divider: elective, unsafe (d
 LTMR = 65003          # Listen-To-Multicast-Responses: critical, unsafe (draft §9.1)
 PM = 65006            # Performance Measurement: elective, unsafe (coap-pm §3)
 CF_INFORMATIVE = 65000  # Content-Format application/informative-response+cbor (draft §13.2)
-
-# Content-Formats used by the product.
-CF_TEXT = const(0)
-CF_LINK_FORMAT = const(40)
-CF_OCTETS = const(42)
-CF_JSON = const(50)
-CF_CBOR = const(60)
-
-# Formats.
-EMPTY = const(0)
-OPAQUE = const(1)
-UINT = const(2)
-STRING = const(3)
 
 # Maximum No-Response value: suppress 2.xx, 4.xx and 5.xx (RFC 7967 §2).
 NO_RESPONSE_ALL = const(26)
@@ -116,7 +95,7 @@ def configure(mrfd=None, ltmr=None, pm=None, cf_informative=None):
 
 def __getattr__(name):
     """The table queries a board never makes (critical, unsafe, no_cache_key, known, check_length,
-    name, info) live in coap.optinfo, so a board does not hold them; the server, the tools and the
+    name, info) and the option numbers, Content-Formats and formats it does not use live in coap.optinfo, so a board does not hold them; the server, the tools and the
     tests reach them here as before (loaded on first use, then cached)."""
     if name[:2] != "__":  # probes for dunder names (import machinery, inspect) never load optinfo
         try:
