@@ -15,9 +15,9 @@ _PH_REQ = const(1)
 _LAST_NOTIF = const(2)
 _TP_INFO = const(3)
 _TEXT = const(0x0070)          # bit k set: key k is a text string (4-6); 10 is an int, 7-9, 11, 12 either
-TP_UDP = 1                      # §11 Transport Protocol Identifiers
-TAG_NETADDR = 260               # "Network Address (IPv4 or IPv6 or MAC Address)"
-DEFAULT_PORT = 5683
+_TP_UDP = const(1)              # §11 Transport Protocol Identifiers (coap.inforespenc.TP_UDP)
+_TAG_NETADDR = const(260)       # "Network Address (IPv4 or IPv6 or MAC Address)"
+_DEFAULT_PORT = const(5683)
 
 
 # A missing or malformed field (the message names it): the board's one exception class for
@@ -35,12 +35,12 @@ class InfoResp:
         self.srv_addr = b""
         self.srv_port = 0
         self.cli_addr = b""
-        self.cli_port = DEFAULT_PORT
+        self.cli_port = _DEFAULT_PORT
         self.extra = {}  # keys 4-12 (Group OSCORE guidance, §6.1), by name
 
 
 def _addr(v, name):
-    if not isinstance(v, cbor.Tag) or v.tag != TAG_NETADDR or not isinstance(v.value, bytes) \
+    if not isinstance(v, cbor.Tag) or v.tag != _TAG_NETADDR or not isinstance(v.value, bytes) \
             or len(v.value) not in (4, 16):
         raise InfoRespError("tp_info: %s is not a tag-260 address" % name)
     return v.value
@@ -80,7 +80,7 @@ def parse(payload):
     tp = m.get(_TP_INFO)
     if not isinstance(tp, list) or not tp:
         raise InfoRespError("tp_info is missing or not a non-empty array")
-    if tp[0] != TP_UDP:
+    if tp[0] != _TP_UDP:
         raise InfoRespError("tp_info: unsupported tp_id %r" % (tp[0],))
     if len(tp) not in (5, 6):
         raise InfoRespError("tp_info: UDP needs 5 or 6 elements, got %d" % len(tp))
@@ -90,7 +90,7 @@ def parse(payload):
     r.srv_addr = _addr(tp[2], "srv_addr")
     r.srv_port = _port(tp[3], "srv_port")
     r.cli_addr = _addr(tp[4], "cli_addr")
-    r.cli_port = _port(tp[5], "cli_port") if len(tp) == 6 else DEFAULT_PORT
+    r.cli_port = _port(tp[5], "cli_port") if len(tp) == 6 else _DEFAULT_PORT
     for k, v in m.items():
         if type(k) is not int or not 4 <= k <= len(KEYS):
             continue  # keys 1-3 are done; unknown keys are ignored

@@ -5,7 +5,11 @@
 from coap.cbor import Tag
 from coap.cborenc import dumps
 from coap.msg import Msg
-from coap.inforesp import InfoRespError, KEYS, TP_UDP, TAG_NETADDR, DEFAULT_PORT
+from coap.inforesp import InfoRespError, KEYS
+
+TP_UDP = 1          # §11 Transport Protocol Identifiers (coap.inforesp checks the same values)
+TAG_NETADDR = 260   # "Network Address (IPv4 or IPv6 or MAC Address)"
+DEFAULT_PORT = 5683
 
 PH_REQ, LAST_NOTIF, TP_INFO = (KEYS.index(n) + 1 for n in ("ph_req", "last_notif", "tp_info"))
 
