@@ -269,11 +269,26 @@ class Client:
             # coap-pm: multicast notifications are the server's flow to the GROUP (marked per
             # (GRP_ADDR, GRP_PORT)), measured apart from its unicast flow; empty ACK/RST are unmarked
             self.pm.rx(src if grp is None else grp, m.uint(options.PM), now)
-        if t >= _ACK:
-            if grp is None:
-                self._ack_or_rst(m, src, now)
-            else:
+        if t >= _ACK:  # ACK or RST: matches the CON we have in flight by Message ID (RFC 7252 §4.2)
+            if grp is not None:
                 st.dropped["type"] += 1
+                return
+            for tx in self.txs:
+                o = tx[0]
+                if tx[1] == m.mid and src == o.dest:
+                    break
+            else:
+                st.duplicates += 1  # a late or repeated ACK
+                return
+            self.txs.remove(tx)
+            if t == _RST:
+                self._end(o, "reset by the server")
+            elif code == 0:  # empty ACK: a separate response follows (RFC 7252 §5.2.2) ...
+                o.timer = ticks_add(now, _EXCHANGE_LIFETIME)  # ... or we register again
+            elif not m.token_is(o.token):
+                st.dropped["token"] += 1
+            else:
+                self._response(o, m, src, now, None)  # piggybacked response
             return
         if code == 0:  # CoAP ping or an empty NON: RFC 7252 §4.3
             if t == _CON and grp is None:
@@ -343,25 +358,6 @@ class Client:
             self._dd[3 * ((self._dk - 1) % _DEDUP) + 2] = _RST  # a duplicate gets the RST again
             self._send(msg.empty(_RST, m.mid), src)
         return None
-
-    def _ack_or_rst(self, m, src, now):
-        """ACK or RST: matches the CON we have in flight by Message ID (RFC 7252 §4.2)."""
-        for tx in self.txs:
-            o = tx[0]
-            if tx[1] == m.mid and src == o.dest:
-                break
-        else:
-            self.stats.duplicates += 1  # a late or repeated ACK
-            return
-        self.txs.remove(tx)
-        if m.type == _RST:
-            self._end(o, "reset by the server")
-        elif m.code == 0:  # empty ACK: a separate response follows (RFC 7252 §5.2.2) ...
-            o.timer = ticks_add(now, _EXCHANGE_LIFETIME)  # ... or we register again
-        elif not m.token_is(o.token):
-            self.stats.dropped["token"] += 1
-        else:
-            self._response(o, m, src, now, None)  # piggybacked response
 
     def _response(self, o, m, src, now, grp):
         code = m.code
