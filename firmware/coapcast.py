@@ -63,7 +63,7 @@ class Client(driver.Driver):
         host, port, opts = _uri.parse(uri)
         if cf is not None:
             opts.append((options.CONTENT_FORMAT, cf))
-        r = self.core.request(_resolve(host, port), method, opts, payload, cb or _nop, ticks_ms(), confirmable)
+        r = self.core.request(_resolve(host, port), method, opts, payload, cb, ticks_ms(), confirmable)
         self.flush()
         return r
 
@@ -76,10 +76,6 @@ class Client(driver.Driver):
         """Stop observing (traditional: deregister; group: forget, optionally RST the next one)."""
         self.core.cancel(obs, ticks_ms(), rst)
         self.flush()
-
-
-def _nop(code, payload, cf):
-    pass
 
 
 def _resolve(host, port):

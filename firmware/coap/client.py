@@ -126,7 +126,7 @@ class Client:
     def request(self, dest, code, opts, payload, cb, now, confirmable=True):
         """A plain request (the board's telemetry POST...) to dest=(host, port): method code (GET 1,
         POST 2, PUT 3, DELETE 4), options [(number, value)], payload bytes. Calls cb(code, payload,
-        content_format) once: the response (payload a memoryview valid during the call), or code None
+        content_format) once (cb None: no callback): the response (payload a memoryview valid during the call), or code None
         on timeout / Reset (.error says which). CON: RFC 7252 §4.2 retransmission; NON: the answer
         is awaited MAX_TRANSMIT_WAIT. It is an Observation object in state REQ (shares the
         observations' token space, timers and PM marking: a fresh mark per transmission)."""
@@ -522,7 +522,7 @@ class Client:
             self.obs.remove(o)
         if not quiet and o.error is None:
             o.error = reason
-        if req:  # a plain request: its callback, once (m: the response, or None)
+        if req and o.cb is not None:  # a plain request: its callback, once (m: the response, or None)
             try:
                 if m is None:
                     o.cb(None, b"", None)
