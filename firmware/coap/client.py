@@ -54,7 +54,8 @@ class Stats:
 class Observation:
     """One observed resource. The app reads .state, .value (Observe baseline), .error."""
     # Class-level defaults: an instance stores only what it uses (RAM per observation).
-    src = None          # accepted source (SRV_ADDR, SRV_PORT) (§3.2 step 1) when not dest
+    src = None          # accepted source (SRV_ADDR, SRV_PORT) (§3.2 step 1) when not dest (§2.3;
+                        # the proxy in §8): notifications come from `src or dest`
     grp = None          # (GRP_ADDR, GRP_PORT) of a group observation
     ph_req = None       # rebuilt phantom registration request (§3.2 steps 2-3)
     timer = None        # due time: MRFD feedback (GROUP, PROXY) or re-registration (REG, TRAD)
@@ -76,10 +77,6 @@ class Observation:
                                 # then a view into ph_req (which holds T)
         self.value = -1         # Observe baseline (-1: none yet)
         self.t = 0              # time of the baseline
-
-    def source(self):
-        """Where notifications are accepted from (§2.3; the proxy in §8)."""
-        return self.dest if self.src is None else self.src
 
 
 class Client:

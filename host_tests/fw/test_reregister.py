@@ -110,11 +110,11 @@ def test_proxy_observation_too():
 def test_registration_went_elsewhere_the_response_to_the_new_one_comes_from_there():
     dest = ("192.0.2.99", 5683)      # e.g. a relay; tp_info names SRV, where notifications come from
     c, ob, s = grouped(mk(leisure_ms=0, max_silence_ms=1000), dest=dest)
-    assert ob.source() == SRV
+    assert (ob.src or ob.dest) == SRV
     m, to = _due(c, 1002)
-    assert to == dest and ob.source() == dest          # the reply to the registration is expected from dest
+    assert to == dest and (ob.src or ob.dest) == dest          # the reply to the registration is expected from dest
     c.recv(msg.empty(msg.ACK, m.mid), dest, 1010)
     c.recv(info(bytes(m.token()), mid=0x79), dest, 1020)
-    assert ob.state == client.GROUP and ob.source() == SRV and c.stats.dropped["source"] == 0
+    assert ob.state == client.GROUP and (ob.src or ob.dest) == SRV and c.stats.dropped["source"] == 0
     c.recv(notif(11, mid=0x5004), SRV, 1030, GRP)
     assert s.got[-1][2] == 11
