@@ -26,7 +26,8 @@ def test_aiocoap_decodes_draft_options():
     m = aiocoap.Message.decode(b)
     nums = [int(x.number) for x in m.opt.option_list()]
     assert 65002 in nums and 65006 in nums and m.opt.no_response == 26
-    out = aiocoap.Message(code=Code.GET, mtype=aiocoap.NON, mid=9, token=b"\x01\x02", uri_path=("r",), observe=0)
+    out = aiocoap.Message(code=Code.GET, uri_path=("r",), observe=0)
+    out.mtype, out.mid, out.token = aiocoap.NON, 9, b"\x01\x02"   # wire fields, set as a transport would
     out.opt.add_option(aiocoap.optiontypes.UintOption(o.PM, 0x60))
     out.opt.add_option(aiocoap.optiontypes.OpaqueOption(o.MRFD, b""))
     back = msg.decode(out.encode())
