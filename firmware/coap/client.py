@@ -6,7 +6,6 @@
 import random
 
 from coap import msgcore as msg, options, inforesp, addr, feedback
-from coap.observe import fresher
 from coap.compat import const, ticks_diff, ticks_add
 
 # RFC 7252 §3 message types and the two codes used here (same values as in coap.msg), as
@@ -33,6 +32,22 @@ VIA_GROUP = const(1)
 _DEDUP = const(16)           # remembered (source, Message ID) pairs (RFC 7252 §4.5)
 _NON_LIFETIME = const(145000)
 _EXCHANGE_LIFETIME = const(247000)
+
+
+_HALF = const(0x800000)  # 2**23
+_FRESH_MS = const(128000)
+
+
+def fresher(v1, t1, v2, t2):
+    """RFC 7641 §3.4 reordering: True if (v2, t2) is newer than (v1, t1). Observe values are 24-bit
+    serial numbers; after 128 seconds any notification is taken as fresh. Times: ticks in ms."""
+    if v1 < v2:
+        if v2 - v1 < _HALF:
+            return True
+    elif v1 > v2:
+        if v1 - v2 > _HALF:
+            return True
+    return ticks_diff(t2, t1) > _FRESH_MS
 
 
 class Stats:
