@@ -534,20 +534,18 @@ class Client:
             self.obs.remove(o)
         if not quiet and o.error is None:
             o.error = reason
-        if req and o.cb is not None:  # a plain request: its callback, once (m: the response, or None)
-            try:
-                if m is None:
-                    o.cb(None, b"", None)
-                else:
-                    o.cb(m.code, m.payload(), m.uint(options.CONTENT_FORMAT))
-            except Exception as e:
-                self.stats.dropped["internal"] += 1
-                self.log("coapcast: callback raised %r" % (e,))
-        elif o.on_end is not None:
-            try:
+        try:  # the app's callback, once: a plain request's (m: the response, or None), or on_end
+            if req:
+                if o.cb is not None:
+                    if m is None:
+                        o.cb(None, b"", None)
+                    else:
+                        o.cb(m.code, m.payload(), m.uint(options.CONTENT_FORMAT))
+            elif o.on_end is not None:
                 o.on_end(o, reason)
-            except Exception as e:
-                self.log("coapcast: on_end raised %r" % (e,))
+        except Exception as e:  # counted like a notification callback's
+            self.stats.dropped["internal"] += 1
+            self.log("coapcast: callback raised %r" % (e,))
 
     def _register(self, o, now):
         """CON GET Observe 0 (§3.1) (or o's plain request) with RFC 7252 §4.2 retransmission."""
