@@ -1,1 +1,0 @@
-# coapcast firmware: a compact CoAP stack for group observation over IP multicast.
