@@ -13,23 +13,14 @@ DEFAULT_LEISURE_MS = const(5000)  # RFC 7252 §8.2 DEFAULT_LEISURE
 
 
 def respond_to(q, rng=random):
-    """Appendix B.2 (bit mask): True with probability 2**-q. Q at or above the word size
-    consumes whole random words first, exactly as the pseudo-code does."""
+    """Appendix B.2 (bit mask): True with probability 2**-q. Q at or above the word size consumes
+    whole random words first, exactly as the pseudo-code does. (B.1 is the tests' reference, not
+    shipped: RAM; another method: Client(feedback_method=fn).)"""
     while q >= _UINT_BIT:
         if rng.getrandbits(_UINT_BIT) != 0:
             return False
         q -= _UINT_BIT
     return rng.getrandbits(_UINT_BIT) & ((1 << q) - 1) == 0
-
-
-def respond_b1(q, rng=random):
-    """Appendix B.1: I = randomInteger(0, 2**q - 1); respond if I == 0 (I drawn in 32-bit words)."""
-    i = 0
-    while q > 0:
-        k = _UINT_BIT if q > _UINT_BIT else q
-        i = (i << k) | rng.getrandbits(k)
-        q -= k
-    return i == 0
 
 
 def delay_ms(leisure_ms=DEFAULT_LEISURE_MS, rng=random):
