@@ -23,6 +23,8 @@
 #     margin keeps a regeneration gap above the t_max that observers reject, under jitter).
 #   What each vantage point measures from C:
 #   - client: D sent -> D back = one RTT (request -> echo: the server reflects on the response);
+#     on sparse flows at most one sample per t_max + t_max/8 (fewer when a D is lost or cannot be
+#     reflected by the server), as any sooner D would give observers a wrong D-to-D period;
 #   - server, probe: D-to-D period on one direction = one RTT on dense flows (several packets per
 #     RTT); on sparse flows the client cannot reflect within srtt/8, Ds come once per
 #     t_max + t_max/8 + RTT, and observers take no RTT sample (the periods exceed t_max) rather
