@@ -128,7 +128,7 @@ def test_board_pm_through_relay_and_multicast(tmp_path, pattern):
         wait_line(relay, "relay:")
         menv = dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE)
         b = subprocess.run([micropython_bin(), "-X", "heapsize=192k", str(script), "127.0.0.1:%d" % rport,
-                            "400", "30000", "40", str(pattern)], capture_output=True, text=True, timeout=90, env=menv, cwd=ROOT)
+                            "650", "30000", "40", str(pattern)], capture_output=True, text=True, timeout=90, env=menv, cwd=ROOT)
     finally:
         for p in reversed(procs):
             p.send_signal(signal.SIGINT)
