@@ -2,24 +2,9 @@
 # with a fake clock and no sockets. Helpers here are reused by test_client_group/_bad.
 from coap import client, msg
 from coap import options as o
-from tu import raises
+from tu import raises, Rng
 
 SRV = ("192.0.2.10", 5683)
-
-
-class Rng:
-    """Seeded xorshift32 with getrandbits(k <= 32)."""
-
-    def __init__(self, seed):
-        self.s = seed & 0xFFFFFFFF or 1
-
-    def getrandbits(self, k):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s >> (32 - k) if k < 32 else s
 
 
 class Sink:

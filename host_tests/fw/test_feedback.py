@@ -1,24 +1,10 @@
 # Rough counting, client side (draft -04 §5.1, Appendix B.1 and B.2): P(respond) = 2**-Q.
+from tu import Rng
 import random
 from coap import feedback, msg
 from coap import options as o
 
 N = 8000
-
-
-class Rng:
-    """A seeded getrandbits source (both runtimes' random.seed is global; this keeps tests apart)."""
-
-    def __init__(self, seed):
-        self.s = seed & 0xFFFFFFFF or 1
-
-    def getrandbits(self, k):  # xorshift32, k <= 32
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s >> (32 - k) if k < 32 else s
 
 
 def respond_b1(q, rng):

@@ -2,6 +2,7 @@
 # heap): the seed corpus of tools/fuzz/corpus.py plus deterministic mutants (tools/fuzz/engine.mutate,
 # seeded) into the board's decoders and the client core's recv() with a live group observation.
 # The decoders may raise only their own errors; the client core nothing at all.
+from tu import Rng
 import sys
 import random
 
@@ -20,22 +21,9 @@ GRP = ("233.252.0.23", 5683)
 SOURCES = (SRV, ("192.0.2.10", 5684), ("192.0.2.99", 5683))
 
 
-class _Rng:
-    def __init__(self, seed):
-        self.s = seed & 0xFFFFFFFF or 1
-
-    def getrandbits(self, k):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s >> (32 - k) if k < 32 else s
-
-
 def _grouped(seed):
     """A client core with a group observation of /r at SRV (the §4 informative response)."""
-    c = client.Client(rng=_Rng(seed), log=lambda s: None, leisure_ms=100)
+    c = client.Client(rng=Rng(seed), log=lambda s: None, leisure_ms=100)
     ob = c.observe(SRV, [(11, "r")], lambda p, cf, v, via: None, 0)
     r = msg.Msg()
     r.decode(c.take()[0][0])
