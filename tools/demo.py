@@ -160,7 +160,12 @@ def summary(server_json, boards):
                 print("%-8s %s" % ("", pm.group(0)))
     pmj = (server_json or {}).get("pm")
     if pmj:
-        print("server PM: %s" % json.dumps(pmj)[:400])
+        for peer, d in sorted((pmj.get("peers") or {}).items()):
+            loss = d.get("loss_pct")
+            rtt = d.get("rtt_ms")
+            print("server PM (pattern %s) %-22s tx=%-4s rx=%-4s loss=%s rtt=%s" % (
+                pmj.get("pattern"), peer, d.get("tx", "-"), d.get("pkts", "-"),
+                "-" if loss is None else "%.2f%%" % loss, "-" if rtt is None else "%dms" % rtt))
     print("result: %s" % ("every board received every notification sent while it was registered" if ok else "MISMATCH"))
     return ok
 
