@@ -7,6 +7,8 @@ import time
 MP = sys.implementation.name == "micropython"
 mode = sys.argv[1] if len(sys.argv) > 1 else "hot"
 
+# (self-contained on purpose, unlike the other mp_*.py: importing mpbench first would move where the
+# qstrs of `import coapcast` land in the qstr pools and so the measured import heap)
 try:
     ticks_us, ticks_diff = time.ticks_us, time.ticks_diff
 except AttributeError:

@@ -1,18 +1,10 @@
 # Codec benchmark body: runs under MicroPython (unix port) and CPython. Prints key=value lines.
 import gc
 import sys
-import time
 
 from coap import msg
 
-try:
-    ticks_us, ticks_diff = time.ticks_us, time.ticks_diff
-except AttributeError:
-    def ticks_us():
-        return int(time.perf_counter() * 1e6)
-
-    def ticks_diff(a, b):
-        return a - b
+from mpbench import ticks_us, ticks_diff
 
 NOTIF = bytes.fromhex("514512347b610b613cff35363738")  # the §4 notification
 

@@ -1,17 +1,9 @@
 # PMEndpoint cost per message (issue 5): runs under MicroPython (unix port) and CPython. key=value lines.
 import gc
-import time
 
 from coap import pm
 
-try:
-    ticks_us, ticks_diff = time.ticks_us, time.ticks_diff
-except AttributeError:
-    def ticks_us():
-        return int(time.perf_counter() * 1e6)
-
-    def ticks_diff(a, b):
-        return a - b
+from mpbench import ticks_us, ticks_diff
 
 
 def one(role, pattern, rounds=2000):
