@@ -9,9 +9,10 @@ MPY_OUT := build/mpy
 
 setup: $(STAMP) peers
 
-$(STAMP): requirements-host.txt
+$(STAMP): requirements-host.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-host.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .
 	@rm -f $(VENV)/.installed-*; touch $@
 
 peers:
