@@ -50,7 +50,7 @@ def test_client_target_reaches_group_proxy_and_traditional_states():
         assert c.groups == {targets.GRP: 2}
     c = targets.make_client(0)
     before = c.stats.delivered
-    c.recv(corpus.notification(11), targets.SRV, 10, targets.GRP)          # a good multicast notification
+    c.receive(corpus.notification(11), targets.SRV, 10, targets.GRP)          # a good multicast notification
     assert c.stats.delivered == before + 1
 
 
@@ -80,9 +80,9 @@ def test_client_core_takes_any_message_sequence(seq, variant):
     now = 10
     for data, srcsel, on_group, dt in seq:
         now += dt
-        c.recv(data, targets.SOURCES[srcsel], now, targets.GRP if on_group else None)
+        c.receive(data, targets.SOURCES[srcsel], now, targets.GRP if on_group else None)
         targets._check_client(c)
-        c.poll(now)
+        c.tick(now)
         targets._check_client(c)
 
 
@@ -109,8 +109,8 @@ def test_informative_response_with_random_tp_info(tok, srv, sport, grp, cport, v
     c = client.Client(rng=random.Random(1), log=lambda *a: None)
     ob = c.observe(targets.SRV, [(o.URI_PATH, "r")], lambda *a: None, 0)
     r = msg.decode(c.take()[0][0])
-    c.recv(msg.empty(msg.ACK, r.mid), targets.SRV, 1)
-    c.recv(corpus.informative(ob.token, 5, inforespenc.build(ph, last, tok, srv, sport, grp, cport)), targets.SRV, 2)
+    c.receive(msg.empty(msg.ACK, r.mid), targets.SRV, 1)
+    c.receive(corpus.informative(ob.token, 5, inforespenc.build(ph, last, tok, srv, sport, grp, cport)), targets.SRV, 2)
     targets._check_client(c)
     if ob.state == client.GROUP:
         assert c.stats.dropped["inforesp"] == 0 and ob.value == v and len(grp) in (4, 16)

@@ -198,7 +198,7 @@ c = coapcast.Client("127.0.0.1", 0, iface="127.0.0.1", log=lambda s: print("L", 
 lost = [0, 12345]
 if mc_loss or link_file:
     import os
-    core_recv = c.core.recv
+    core_recv = c.core.receive
     def impaired(data, src, t, grp=None):
         if link_file:
             try:
@@ -217,7 +217,7 @@ if mc_loss or link_file:
                 lost[0] += 1
                 return
         core_recv(data, src, t, grp)
-    c.core.recv = impaired
+    c.core.receive = impaired
 st = {"retry": None, "n": 0, "obs": None}
 def cb(p, cf, v, via):
     st["n"] += 1
@@ -346,10 +346,10 @@ c = client.Client(rng=Rng(), leisure_ms=50, log=lambda s: None)
 ob = c.observe(SRV, [(11, "r")], cb, 0)
 reg = msg.Msg()
 reg.decode(c.take()[0][0])
-c.recv(msg.empty(2, reg.mid), SRV, 1)
+c.receive(msg.empty(2, reg.mid), SRV, 1)
 info = bytearray(INFO)
 info[4:4 + len(ob.token)] = ob.token          # the registration's token
-c.recv(bytes(info), SRV, 2)
+c.receive(bytes(info), SRV, 2)
 c.take()
 assert ob.state == client.GROUP, ob.state
 now = 10
@@ -364,8 +364,8 @@ def feed(k):
     TPL[OBS + 1] = (v >> 8) & 0xFF
     TPL[OBS + 2] = v & 0xFF
     now += 10
-    c.recv(TPL, SRV, now, GRP)
-    c.poll(now)
+    c.receive(TPL, SRV, now, GRP)
+    c.tick(now)
     fb += len(c.take())
 
 for k in range(200):                        # warm-up: caches, dedup ring, interned objects

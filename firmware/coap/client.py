@@ -1,11 +1,44 @@
-# Sans-I/O CoAP client core for group observation (draft-tiloca-core-observe-multicast-
-# notifications-04 §3, §5.1, §8; RFC 7641; RFC 7252 §4). It is fed datagrams, their source
-# (host, port), the group socket they came on (or None) and the time in ms; it queues what to
-# send in `out` as (bytes, (host, port)), calls the app's callbacks, and tells its next deadline.
-# No sockets, no clock: see driver.py.
+"""Sans-I/O CoAP client core for group observation (draft-tiloca-core-observe-multicast-notifications-04
+§3, §5.1, §8; RFC 7641; RFC 7252 §4).
+
+    c = Client(rng=..., pm=..., ack_timeout_ms=params.ACK_TIMEOUT, ...)
+
+Inputs:
+    c.receive(data, src, now, group=None)  one datagram `data` (bytes/memoryview) from `src` (host, port)
+                                           at `now` (ms ticks); `group` is the (GRP_ADDR, GRP_PORT) socket
+                                           it came on, None for unicast
+    c.tick(now)                            run the timers due at `now` (retransmission, MRFD feedback,
+                                           re-registration, request timeouts)
+    c.observe(...), c.request(...), c.cancel(...)   the app's actions
+Outputs:
+    c.take()            [(bytes, (host, port))] to send (the queue is emptied)
+    c.next_deadline()   the earliest time tick() has work, or None
+    c.groups            {(GRP_ADDR, GRP_PORT): n}: the groups the driver must have joined
+    callbacks           observation cb(payload, content_format, observe, via), on_end(observation, reason);
+                        request cb(code, payload, content_format)
+    c.stats             counters (received, delivered, dropped per reason...)
+No sockets, no clock, no sleeps: the driver (coap.driver) feeds it; randomness comes from `rng`.
+RFC 7252 §4.8 transmission parameters are constructor keywords with the coap.params defaults.
+
+Observation states (Observation.state); an event not listed leaves the state as it is:
+
+    state  event                                                     next
+    REG    2.xx with Observe (piggybacked or separate)               TRAD
+    REG    5.03 informative response, tp_info accepted (§3.2)        GROUP (PROXY: registered via a proxy, §8)
+    REG    5.03 informative response, malformed (first time)         REG (retry after retry_backoff_ms)
+    REG    timeout, Reset, error response, 2.xx without Observe      ENDED
+    TRAD   Max-Age expired (RFC 7641 §3.3.1)                         REG (re-registration, same token)
+    TRAD   informative response for this resource (§3.2 step 6)     ENDED (replaced by the group observation)
+    GROUP  informative response again (new T or group)               GROUP
+    GROUP  silence past Max-Age (§3.3; RFC 7641 §3.3.1)               REG (fresh token)
+    GROUP  5.03 without Observe or payload on T (§2.5, §3.4)         ENDED
+    PROXY  the same, from the proxy (§8)                             REG / ENDED
+    any    cancel()                                                  ENDED
+    REQ    (a plain request) response, timeout or Reset              ENDED
+"""
 import random
 
-from coap import msgcore as msg, options, inforesp, addr, feedback
+from coap import msgcore as msg, options, inforesp, addr, feedback, params
 from coap.compat import const, ticks_diff, ticks_add
 
 # RFC 7252 §3 message types and the two codes used here (same values as in coap.msg), as
@@ -30,8 +63,6 @@ VIA_UNICAST = const(0)
 VIA_GROUP = const(1)
 
 _DEDUP = const(16)           # remembered (source, Message ID) pairs (RFC 7252 §4.5)
-_NON_LIFETIME = const(145000)
-_EXCHANGE_LIFETIME = const(247000)
 
 
 _HALF = const(0x800000)  # 2**23
@@ -95,8 +126,8 @@ class Observation:
 
 
 class Client:
-    def __init__(self, token_len=4, ack_timeout_ms=2000, ack_random_factor=1.5, max_retransmit=4,
-                 leisure_ms=feedback.DEFAULT_LEISURE_MS, retry_backoff_ms=10000, rng=None, pm=None,
+    def __init__(self, token_len=4, ack_timeout_ms=params.ACK_TIMEOUT, ack_random_factor=params.ACK_RANDOM_FACTOR,
+                 max_retransmit=params.MAX_RETRANSMIT, leisure_ms=params.DEFAULT_LEISURE, retry_backoff_ms=10000, rng=None, pm=None,
                  sec=None, log=print, feedback_method=None, max_silence_ms=None):
         if not 1 <= token_len <= 8:
             raise ValueError("token_len must be 1..8")
@@ -108,7 +139,7 @@ class Client:
         self.retry_backoff_ms = retry_backoff_ms
         self.rng = rng or random
         self.pm = pm
-        self.sec = sec          # the security seam (Group OSCORE, draft §6-7): see recv/_send
+        self.sec = sec          # the security seam (Group OSCORE, draft §6-7): see receive/_send
         self.log = log
         self.respond_to = feedback_method or feedback.respond_to
         self.max_silence_ms = max_silence_ms  # cap on the Max-Age silence of a group observation
@@ -201,7 +232,7 @@ class Client:
         return False
 
     def next_deadline(self):
-        """Earliest time poll() has work, or None."""
+        """Earliest time tick() has work, or None."""
         best = None
         for tx in self.txs:
             if best is None or ticks_diff(tx[4], best) < 0:
@@ -215,7 +246,7 @@ class Client:
                 best = t
         return best
 
-    def poll(self, now):
+    def tick(self, now):
         """Run the timers: CON retransmission (RFC 7252 §4.2), MRFD feedback (§5.1), re-registration."""
         for tx in list(self.txs) if self.txs else ():
             if ticks_diff(now, tx[4]) >= 0:
@@ -257,8 +288,9 @@ class Client:
 
     # ---------------- datagrams in ----------------
 
-    def recv(self, data, src, now, grp=None):
-        """One datagram from src=(host, port); grp=(GRP_ADDR, GRP_PORT) if it came on a group socket."""
+    def receive(self, data, src, now, group=None):
+        """One datagram from src=(host, port); group=(GRP_ADDR, GRP_PORT) if it came on a group socket."""
+        grp = group
         st = self.stats
         st.received += 1
         m = self._m
@@ -296,7 +328,7 @@ class Client:
             if t == _RST:
                 self._end(o, "reset by the server")
             elif code == 0:  # empty ACK: a separate response follows (RFC 7252 §5.2.2) ...
-                o.timer = ticks_add(now, _EXCHANGE_LIFETIME)  # ... or we register again
+                o.timer = ticks_add(now, params.EXCHANGE_LIFETIME)  # ... or we register again
             elif not m.token_is(o.token):
                 st.dropped["token"] += 1
             else:
@@ -313,7 +345,7 @@ class Client:
         dm = self._dm
         dd = self._dd
         for j in range(_DEDUP):
-            if dm[j] == mid and dd[3 * j] == src and ticks_diff(now, dd[3 * j + 1]) < _NON_LIFETIME:
+            if dm[j] == mid and dd[3 * j] == src and ticks_diff(now, dd[3 * j + 1]) < params.NON_LIFETIME:
                 st.duplicates += 1
                 rep = dd[3 * j + 2]
                 if rep is not None:
@@ -604,7 +636,7 @@ class Client:
 
     # ---- the security seam (Group OSCORE, draft §6-§7, a later issue) ----
     # sec.protect(bytes, dest) -> bytes (here); sec.unprotect(Msg, src, grp) -> Msg (decoded plain) or
-    # None (in recv(), right after the codec).
+    # None (in receive(), right after the codec).
     def _send(self, data, dest):
         if self.sec is not None:
             data = self.sec.protect(data, dest)

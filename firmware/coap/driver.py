@@ -125,7 +125,7 @@ class Driver:
         """Wait up to timeout_ms (less if a timer is due) for datagrams; run timers; send."""
         core = self.core
         now = ticks_ms()
-        core.poll(now)
+        core.tick(now)
         self.flush()
         dl = core.next_deadline()
         if dl is not None:
@@ -156,12 +156,12 @@ class Driver:
                     pass
                 continue
             try:  # guarded: nothing a peer sends can stop the loop
-                core.recv(data, addr.norm(src), ticks_ms(), ent[1])
+                core.receive(data, addr.norm(src), ticks_ms(), ent[1])
             except Exception as e:
                 core.stats.dropped["internal"] += 1
                 self.errors += 1
                 self.log("coapcast: bad datagram: %r" % (e,))
-        core.poll(ticks_ms())
+        core.tick(ticks_ms())
         self.flush()
 
     def run(self, duration_ms=None):

@@ -9,7 +9,6 @@ from coap import msgcore as msg, options
 from coap.compat import const
 
 _UINT_BIT = const(32)          # Appendix B.2: CHAR_BIT * sizeof(unsigned int)
-DEFAULT_LEISURE_MS = const(5000)  # RFC 7252 §8.2 DEFAULT_LEISURE
 
 
 def respond_to(q, rng=random):
@@ -23,8 +22,9 @@ def respond_to(q, rng=random):
     return rng.getrandbits(_UINT_BIT) & ((1 << q) - 1) == 0
 
 
-def delay_ms(leisure_ms=DEFAULT_LEISURE_MS, rng=random):
-    """A random fraction of the leisure time, in ms (Appendix B: randomFloat(0, 1) * LEISURE_TIME)."""
+def delay_ms(leisure_ms, rng=random):
+    """A random fraction of the leisure time, in ms (Appendix B: randomFloat(0, 1) * LEISURE_TIME;
+    RFC 7252 §8.2, default coap.params.DEFAULT_LEISURE)."""
     return (rng.getrandbits(16) * leisure_ms) >> 16
 
 

@@ -51,7 +51,7 @@ def sent(c):
 def established(c, now=0, v=5):
     """A traditional observation after a piggybacked 2.05 + Observe."""
     ob, s, r = reg(c, now)
-    c.recv(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, v, b"22", 0), SRV, now + 10)
+    c.receive(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, v, b"22", 0), SRV, now + 10)
     return ob, s, r
 
 
@@ -86,9 +86,9 @@ def test_retransmission_rfc7252_4_2():
     t = 1000
     for k in range(4):
         dl = c.next_deadline()
-        c.poll(dl - 1)
+        c.tick(dl - 1)
         assert c.take() == []
-        c.poll(dl)
+        c.tick(dl)
         out = sent(c)
         assert len(out) == 1 and out[0][0].mid == r.mid and out[0][0].token_is(ob.token)
         times.append(dl - t)
@@ -96,7 +96,7 @@ def test_retransmission_rfc7252_4_2():
     assert times == [first, 2 * first, 4 * first, 8 * first], times
     dl = c.next_deadline()
     assert dl - t == 16 * first and s.ended == []
-    c.poll(dl)
+    c.tick(dl)
     assert c.take() == [] and s.ended == ["timeout"] and ob.state == client.ENDED
     assert c.next_deadline() is None and c.obs == []
 
@@ -105,9 +105,9 @@ def test_retransmission_is_configurable():
     c = mk(ack_timeout_ms=100, ack_random_factor=1.0, max_retransmit=1)
     ob, s, r = reg(c)
     assert c.next_deadline() == 100
-    c.poll(100)
+    c.tick(100)
     assert len(c.take()) == 1 and c.next_deadline() == 300
-    c.poll(300)
+    c.tick(300)
     assert s.ended == ["timeout"]
 
 
@@ -117,11 +117,11 @@ def test_piggybacked_response_and_traditional_notifications():
     assert ob.state == client.TRAD and s.got == [(b"22", 0, 5, client.VIA_UNICAST)]
     assert c.take() == []  # nothing to ACK for a piggybacked response; retransmission stopped
     assert c.next_deadline() == 10 + 61000  # Max-Age 60 s (default) + 1 s
-    c.recv(resp(msg.CON, msg.CONTENT, 77, ob.token, 6, b"23"), SRV, 100)
+    c.receive(resp(msg.CON, msg.CONTENT, 77, ob.token, 6, b"23"), SRV, 100)
     out = sent(c)
     assert len(out) == 1 and out[0][0].type == msg.ACK and out[0][0].code == 0 and out[0][0].mid == 77
     assert out[0][1] == SRV
-    c.recv(resp(msg.NON, msg.CONTENT, 78, ob.token, 7, b"24"), SRV, 200)
+    c.receive(resp(msg.NON, msg.CONTENT, 78, ob.token, 7, b"24"), SRV, 200)
     assert c.take() == []
     assert [g[2] for g in s.got] == [5, 6, 7]
 
@@ -129,22 +129,22 @@ def test_piggybacked_response_and_traditional_notifications():
 def test_reordering_in_traditional_observation():
     c = mk()
     ob, s, r = established(c, 0, 100)
-    c.recv(resp(msg.NON, msg.CONTENT, 1, ob.token, 99, b"old"), SRV, 1000)
+    c.receive(resp(msg.NON, msg.CONTENT, 1, ob.token, 99, b"old"), SRV, 1000)
     assert c.stats.reordered == 1 and c.stats.dropped["stale"] == 1 and len(s.got) == 1
-    c.recv(resp(msg.NON, msg.CONTENT, 2, ob.token, 101, b"new"), SRV, 2000)
+    c.receive(resp(msg.NON, msg.CONTENT, 2, ob.token, 101, b"new"), SRV, 2000)
     assert s.got[-1][0] == b"new"
-    c.recv(resp(msg.NON, msg.CONTENT, 3, ob.token, 50, b"late but 128 s"), SRV, 2000 + 128001)
+    c.receive(resp(msg.NON, msg.CONTENT, 3, ob.token, 50, b"late but 128 s"), SRV, 2000 + 128001)
     assert s.got[-1][2] == 50 and c.stats.reordered == 1
 
 
 def test_separate_response_after_empty_ack():
     c = mk()
     ob, s, r = reg(c)
-    c.recv(msg.empty(msg.ACK, r.mid), SRV, 50)
+    c.receive(msg.empty(msg.ACK, r.mid), SRV, 50)
     assert not c.pending(ob) and c.take() == []
-    c.poll(10000)
+    c.tick(10000)
     assert c.take() == []  # no retransmission after the empty ACK
-    c.recv(resp(msg.CON, msg.CONTENT, 900, ob.token, 3, b"x"), SRV, 10100)
+    c.receive(resp(msg.CON, msg.CONTENT, 900, ob.token, 3, b"x"), SRV, 10100)
     out = sent(c)
     assert out[0][0].type == msg.ACK and out[0][0].mid == 900
     assert s.got == [(b"x", None, 3, client.VIA_UNICAST)] and ob.state == client.TRAD
@@ -154,47 +154,47 @@ def test_duplicate_con_acked_again_delivered_once():
     c = mk()
     ob, s, r = established(c)
     n = resp(msg.CON, msg.CONTENT, 4000, ob.token, 9, b"z")
-    c.recv(n, SRV, 100)
-    c.recv(n, SRV, 200)
+    c.receive(n, SRV, 100)
+    c.receive(n, SRV, 200)
     out = sent(c)
     assert [(m.type, m.mid) for m, d in out] == [(msg.ACK, 4000), (msg.ACK, 4000)]
     assert len(s.got) == 2 and c.stats.duplicates == 1
     # same Message ID from another endpoint is not a duplicate (RFC 7252 §4.5)
-    c.recv(resp(msg.NON, msg.CONTENT, 4000, b"\xee", 1), ("192.0.2.11", 5683), 300)
+    c.receive(resp(msg.NON, msg.CONTENT, 4000, b"\xee", 1), ("192.0.2.11", 5683), 300)
     assert c.stats.duplicates == 1 and c.stats.dropped["token"] == 1
-    c.recv(msg.empty(msg.ACK, r.mid), SRV, 400)  # a late ACK
+    c.receive(msg.empty(msg.ACK, r.mid), SRV, 400)  # a late ACK
     assert c.stats.duplicates == 2
 
 
 def test_rst_for_unexpected_con():
     c = mk()
     ob, s, r = established(c)
-    c.recv(resp(msg.CON, msg.CONTENT, 5, b"\x01\x02\x03\x09", 1, b"?"), SRV, 100)
-    c.recv(msg.encode(msg.CON, msg.GET, 6, b"\x01", [(o.URI_PATH, "x")]), SRV, 100)
-    c.recv(msg.empty(msg.CON, 7), SRV, 100)  # CoAP ping
+    c.receive(resp(msg.CON, msg.CONTENT, 5, b"\x01\x02\x03\x09", 1, b"?"), SRV, 100)
+    c.receive(msg.encode(msg.CON, msg.GET, 6, b"\x01", [(o.URI_PATH, "x")]), SRV, 100)
+    c.receive(msg.empty(msg.CON, 7), SRV, 100)  # CoAP ping
     out = sent(c)
     assert [(m.type, m.mid, m.code) for m, d in out] == [(msg.RST, 5, 0), (msg.RST, 6, 0), (msg.RST, 7, 0)]
     assert c.stats.dropped["token"] == 1 and c.stats.dropped["code"] == 1
-    c.recv(resp(msg.CON, msg.CONTENT, 5, b"\x01\x02\x03\x09", 1, b"?"), SRV, 150)  # duplicate: RST again
+    c.receive(resp(msg.CON, msg.CONTENT, 5, b"\x01\x02\x03\x09", 1, b"?"), SRV, 150)  # duplicate: RST again
     assert [(m.type, m.mid) for m, d in sent(c)] == [(msg.RST, 5)] and c.stats.duplicates == 1
-    c.recv(resp(msg.NON, msg.CONTENT, 8, b"\x01\x02\x03\x09", 1, b"?"), SRV, 100)
+    c.receive(resp(msg.NON, msg.CONTENT, 8, b"\x01\x02\x03\x09", 1, b"?"), SRV, 100)
     assert c.take() == [] and c.stats.dropped["token"] == 2 and len(s.got) == 1
 
 
 def test_max_age_expiry_reregisters_with_same_token():
     c = mk()
     ob, s, r = reg(c)
-    c.recv(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 1, b"a", extra=[(o.MAX_AGE, 10)]), SRV, 0)
+    c.receive(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 1, b"a", extra=[(o.MAX_AGE, 10)]), SRV, 0)
     assert c.next_deadline() == 11000
-    c.poll(10999)
+    c.tick(10999)
     assert c.take() == []
-    c.poll(11000)
+    c.tick(11000)
     out = sent(c)
     assert len(out) == 1
     m = out[0][0]
     assert m.type == msg.CON and m.uint(o.OBSERVE) == 0 and m.token_is(ob.token) and m.mid != r.mid
     assert ob.state == client.TRAD  # still observing while re-registering
-    c.recv(resp(msg.ACK, msg.CONTENT, m.mid, ob.token, 2, b"b", extra=[(o.MAX_AGE, 10)]), SRV, 11050)
+    c.receive(resp(msg.ACK, msg.CONTENT, m.mid, ob.token, 2, b"b", extra=[(o.MAX_AGE, 10)]), SRV, 11050)
     assert s.got[-1][0] == b"b" and c.next_deadline() == 22050
 
 
@@ -206,8 +206,8 @@ def test_request_options_survive_every_request():
     ob, s, r = reg(c, opts=opts)
     want = [(o.OBSERVE, b""), (o.URI_PATH, b"a"), (o.URI_PATH, b"b"), (o.URI_QUERY, b"x=1"), (o.URI_QUERY, b"y")]
     assert r.items() == want, r.items()
-    c.recv(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 1, b"a", extra=[(o.MAX_AGE, 1)]), SRV, 0)
-    c.poll(2000)
+    c.receive(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 1, b"a", extra=[(o.MAX_AGE, 1)]), SRV, 0)
+    c.tick(2000)
     m = sent(c)[0][0]
     assert m.type == msg.CON and m.items() == want
     c.cancel(ob, 2100)
@@ -225,28 +225,28 @@ def test_cancel_traditional_sends_get_observe_1():
     m = out[0][0]
     assert m.code == msg.GET and m.uint(o.OBSERVE) == 1 and m.token_is(ob.token) and m.path() == "/r"
     assert ob.state == client.ENDED and c.obs == [] and not m.has(o.MRFD)
-    c.recv(resp(msg.CON, msg.CONTENT, 50, ob.token, 8, b"late"), SRV, 200)
+    c.receive(resp(msg.CON, msg.CONTENT, 50, ob.token, 8, b"late"), SRV, 200)
     assert sent(c)[0][0].type == msg.RST and len(s.got) == 1
 
 
 def test_not_observable_and_error_responses_end_the_observation():
     c = mk()
     ob, s, r = reg(c)
-    c.recv(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, None, b"once"), SRV, 5)
+    c.receive(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, None, b"once"), SRV, 5)
     assert s.got == [(b"once", None, -1, client.VIA_UNICAST)] and ob.state == client.ENDED
     ob, s, r = reg(c)
-    c.recv(resp(msg.ACK, msg.NOT_FOUND, r.mid, ob.token), SRV, 5)
+    c.receive(resp(msg.ACK, msg.NOT_FOUND, r.mid, ob.token), SRV, 5)
     assert s.got == [] and ob.error == "4.04" and s.ended == ["error response 4.04"]
     ob, s, r = reg(c)
-    c.recv(msg.empty(msg.RST, r.mid), SRV, 5)
+    c.receive(msg.empty(msg.RST, r.mid), SRV, 5)
     assert ob.state == client.ENDED and s.ended == ["reset by the server"]
 
 
 def test_response_from_another_source_is_dropped():
     c = mk()
     ob, s, r = reg(c)
-    c.recv(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 1, b"x"), ("192.0.2.66", 5683), 5)
-    c.recv(resp(msg.CON, msg.CONTENT, 31, ob.token, 1, b"x"), ("192.0.2.10", 5684), 5)
+    c.receive(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 1, b"x"), ("192.0.2.66", 5683), 5)
+    c.receive(resp(msg.CON, msg.CONTENT, 31, ob.token, 1, b"x"), ("192.0.2.10", 5684), 5)
     assert s.got == [] and ob.state == client.REG and c.stats.dropped["source"] == 1
     assert c.stats.duplicates == 1  # the ACK from elsewhere matches no exchange
 
@@ -269,8 +269,8 @@ def test_pm_hook():
     c = mk(pm=pm)
     ob, s, r = reg(c)
     assert r.uint(o.PM) == 0x25 and pm.tx_log == [SRV]
-    c.recv(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 1, b"x", extra=[(o.PM, 0x41)]), SRV, 5)
-    c.recv(resp(msg.NON, msg.CONTENT, 3, ob.token, 2, b"y"), SRV, 6)
+    c.receive(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 1, b"x", extra=[(o.PM, 0x41)]), SRV, 5)
+    c.receive(resp(msg.NON, msg.CONTENT, 3, ob.token, 2, b"y"), SRV, 6)
     assert pm.rx_log == [(SRV, 0x41), (SRV, None)]
     c.cancel(ob, 7)
     assert sent(c)[0][0].uint(o.PM) == 0x25
@@ -299,9 +299,9 @@ def test_security_seam():
     c = mk(sec=sec)
     ob, s, r = established(c)
     assert sec.protected == 1
-    c.recv(resp(msg.NON, msg.CONTENT, 3, ob.token, 6, b"forged"), SRV, 6)
-    c.recv(resp(msg.NON, msg.CONTENT, 4, ob.token, 7, b"boom"), SRV, 6)
-    c.recv(resp(msg.NON, msg.CONTENT, 5, ob.token, 8, b"ok"), SRV, 6)
+    c.receive(resp(msg.NON, msg.CONTENT, 3, ob.token, 6, b"forged"), SRV, 6)
+    c.receive(resp(msg.NON, msg.CONTENT, 4, ob.token, 7, b"boom"), SRV, 6)
+    c.receive(resp(msg.NON, msg.CONTENT, 5, ob.token, 8, b"ok"), SRV, 6)
     assert c.stats.dropped["security"] == 2 and [g[0] for g in s.got] == [b"22", b"ok"]
 
 
@@ -312,5 +312,5 @@ def test_callback_exception_does_not_escape():
     def bad(*a):
         raise RuntimeError("app bug")
     ob.cb = bad
-    c.recv(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 1, b"x"), SRV, 5)
+    c.receive(resp(msg.ACK, msg.CONTENT, r.mid, ob.token, 1, b"x"), SRV, 5)
     assert c.stats.dropped["internal"] == 1 and ob.state == client.TRAD and len(c.logs) == 1

@@ -16,8 +16,8 @@ def _two():
 
 
 def _still_works(c, sa, sb, v):
-    c.recv(notif(v, b"good a"), SRV, 50000, GRP)
-    c.recv(notif(v, b"good b", tok=b"\x7c", mid=(v + 1) & 0xFFFF), SRV, 50000, GRP)
+    c.receive(notif(v, b"good a"), SRV, 50000, GRP)
+    c.receive(notif(v, b"good b", tok=b"\x7c", mid=(v + 1) & 0xFFFF), SRV, 50000, GRP)
     assert sa.got[-1][0] == b"good a" and sb.got[-1][0] == b"good b"
 
 
@@ -46,11 +46,11 @@ def test_bad_coap_and_wrong_notifications_are_dropped_and_counted():
     ]
     for data, why in bad:
         before = c.stats.dropped[why]
-        c.recv(data, SRV, 100, GRP)
+        c.receive(data, SRV, 100, GRP)
         assert c.stats.dropped[why] == before + 1, (data, why, c.stats)
     for src in (("192.0.2.10", 5684), ("192.0.2.11", 5683), ("::ffff:192.0.2.10", 5683)):
         before = c.stats.dropped["source"]
-        c.recv(notif(40, mid=0x4000 + src[1]), src, 100, GRP)
+        c.receive(notif(40, mid=0x4000 + src[1]), src, 100, GRP)
         assert c.stats.dropped["source"] == before + 1, src
     assert c.take() == []  # nothing is answered on a group socket
     assert len(sa.got) == 1 and len(sb.got) == 1 and c.stats.delivered == 2
@@ -104,7 +104,7 @@ def test_bad_informative_responses_are_dropped_and_others_unaffected():
         before = c.stats.dropped["inforesp"]
         nlog = len(c.logs)
         mid += 1
-        c.recv(info(ob.token, mid=mid, payload=payload), SRV, 1001)
+        c.receive(info(ob.token, mid=mid, payload=payload), SRV, 1001)
         assert c.stats.dropped["inforesp"] == before + 1, name
         assert len(c.logs) == nlog + 1, name  # one clear log line
         assert ob.state == client.REG and ob.retried, name
@@ -127,7 +127,7 @@ def test_random_datagrams_never_raise():
         if r.getrandbits(1):
             base = base[:r.getrandbits(8) % (len(base) + 1)]
         src = SRV if r.getrandbits(1) else ("192.0.2.77", 5683)
-        c.recv(bytes(base), src, 2000 + k, GRP if r.getrandbits(1) else None)
+        c.receive(bytes(base), src, 2000 + k, GRP if r.getrandbits(1) else None)
         c.take()  # as the driver does after every datagram
     c.take()
     assert c.stats.received >= 1500
@@ -137,8 +137,8 @@ def test_random_datagrams_never_raise():
     assert alive
     for ob, s, tok in alive:
         ob.value = -1  # fuzzed notifications may have moved the baseline
-        c.recv(notif(0x7777, b"good", tok=tok, mid=0x7000 + tok[0]), SRV, 50000, GRP)
+        c.receive(notif(0x7777, b"good", tok=tok, mid=0x7000 + tok[0]), SRV, 50000, GRP)
         assert s.got[-1][0] == b"good"
     _, n, sn = grouped(c, path="n", token=b"\x7d", mid=0x9b)
-    c.recv(notif(11, b"new", tok=b"\x7d", mid=0x7100), SRV, 50001, GRP)
+    c.receive(notif(11, b"new", tok=b"\x7d", mid=0x7100), SRV, 50001, GRP)
     assert sn.got[-1][0] == b"new"

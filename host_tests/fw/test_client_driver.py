@@ -18,12 +18,12 @@ class FakeCore:
             dropped = {"internal": 0}
         self.stats = S()
 
-    def recv(self, data, src, now, grp=None):
+    def receive(self, data, src, now, group=None):
         if data == self.raise_on:
             raise RuntimeError("core bug")
-        self.got.append((bytes(data), src, grp))
+        self.got.append((bytes(data), src, group))
 
-    def poll(self, now):
+    def tick(self, now):
         pass
 
     def next_deadline(self):

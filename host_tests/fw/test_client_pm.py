@@ -57,7 +57,7 @@ def test_multicast_notifications_measured_on_the_group_flow():
         if k % 20 == 7:                                       # 5% of the notifications never arrive
             missed += 1
             continue
-        c.recv(notif(10 + k, extra=[(o.PM, v)]), SRV, 1000 + k, GRP)
+        c.receive(notif(10 + k, extra=[(o.PM, v)]), SRV, 1000 + k, GRP)
     assert n[0] == 320 - missed
     g = pm.meter(GRP)
     assert g is not None and g.pkts == 320 - missed and g.blocks >= 4
@@ -71,7 +71,7 @@ def test_empty_ack_is_not_a_packet_of_the_flow():
     pm = PMEndpoint("client", 0)
     c = mk(pm=pm)
     ob, s, r = reg(c)
-    c.recv(msg.empty(msg.ACK, r.mid), SRV, 5)
+    c.receive(msg.empty(msg.ACK, r.mid), SRV, 5)
     m = pm.meter(SRV)
     assert m.pkts == 0 and m.absent == 0
 
@@ -88,7 +88,7 @@ def test_telemetry_request_marked_and_rtt_from_the_echo():
     assert v is not None and s_bit(v) == 0
     assert r.state == client.REQ and c.next_deadline() is not None
     # the server echoes S in its piggybacked 2.04, 37 ms later
-    c.recv(resp(msg.ACK, msg.CHANGED, m.mid, m.token_bytes(), extra=[(o.PM, v)]), SRV, 1037)
+    c.receive(resp(msg.ACK, msg.CHANGED, m.mid, m.token_bytes(), extra=[(o.PM, v)]), SRV, 1037)
     assert got.calls == [(msg.CHANGED, b"", None)] and r.state == client.ENDED and r.code == msg.CHANGED
     assert c.obs == [] and c.txs == [] and c.next_deadline() is None
     mt = pm.meter(SRV)
@@ -107,25 +107,25 @@ def test_retransmissions_get_a_fresh_mark():
     (m0, _), = sent(c)
     seen = [pmv(m0)]
     for _ in range(4):
-        c.poll(c.next_deadline())
+        c.tick(c.next_deadline())
         (m, _), = sent(c)
         assert m.mid == m0.mid and m.token_is(m0.token_bytes()) and bytes(m.payload()) == b"p"
         seen.append(pmv(m))
     assert pm.peers[SRV].tx == 5
     assert [s_bit(v) for v in seen] == [0, 1, 0, 1, 0]          # S flips per transmission
     assert [(v >> 6) & 1 for v in seen] == [0, 0, 0, 0, 1]      # Q: a block of n=4, then the toggle
-    c.poll(c.next_deadline())
+    c.tick(c.next_deadline())
     assert got.calls == [(None, b"", None)] and c.take() == []  # timeout after MAX_RETRANSMIT
     # the registration's retransmission too
     ob, s, r = reg(c, 100000)
-    c.poll(c.next_deadline())
+    c.tick(c.next_deadline())
     (m, _), = sent(c)
     assert m.mid == r.mid and m.uint(o.OBSERVE) == 0 and m.path() == "/r" and pmv(m) != pmv(r)
     # without PM the very same bytes go again
     c2 = mk()
     c2.request(SRV, 2, [(o.URI_PATH, "t")], b"p", got, 0)
     b0 = c2.take()[0][0]
-    c2.poll(c2.next_deadline())
+    c2.tick(c2.next_deadline())
     assert c2.take()[0][0] == b0
 
 
@@ -136,38 +136,38 @@ def test_request_non_separate_reset_and_timeouts():
     r = c.request(SRV, 1, [(o.URI_PATH, "time")], b"", got, 0, confirmable=False)
     (m, _), = sent(c)
     assert m.type == msg.NON and m.code == 1
-    c.recv(resp(msg.NON, msg.CONTENT, 77, m.token_bytes(), payload=b"123", cf=0), ("192.0.2.99", 5683), 5)
+    c.receive(resp(msg.NON, msg.CONTENT, 77, m.token_bytes(), payload=b"123", cf=0), ("192.0.2.99", 5683), 5)
     assert got.calls == [] and c.stats.dropped["source"] == 1      # right token, wrong source
-    c.recv(resp(msg.NON, msg.CONTENT, 78, m.token_bytes(), payload=b"123", cf=0), SRV, 6)
+    c.receive(resp(msg.NON, msg.CONTENT, 78, m.token_bytes(), payload=b"123", cf=0), SRV, 6)
     assert got.calls == [(msg.CONTENT, b"123", 0)] and r.state == client.ENDED
     # NON never answered: cb(None) at MAX_TRANSMIT_WAIT (93 s with the defaults)
     c.request(SRV, 1, [(o.URI_PATH, "time")], b"", got, 1000, confirmable=False)
     c.take()
     assert c.next_deadline() == 1000 + 93000
-    c.poll(1000 + 92999)
+    c.tick(1000 + 92999)
     assert len(got.calls) == 1
-    c.poll(1000 + 93000)
+    c.tick(1000 + 93000)
     assert got.calls[-1] == (None, b"", None) and c.obs == []
     # CON: empty ACK, then the separate CON response (ACKed)
     r = c.request(SRV, 3, [(o.URI_PATH, "r")], b"9", got, 200000)
     (m, _), = sent(c)
-    c.recv(msg.empty(msg.ACK, m.mid), SRV, 200010)
+    c.receive(msg.empty(msg.ACK, m.mid), SRV, 200010)
     assert c.take() == [] and r.state == client.REQ
-    c.recv(resp(msg.CON, msg.CHANGED, 900, m.token_bytes()), SRV, 200020)
+    c.receive(resp(msg.CON, msg.CHANGED, 900, m.token_bytes()), SRV, 200020)
     (a, d), = sent(c)
     assert a.type == msg.ACK and a.code == 0 and a.mid == 900 and d == SRV
     assert got.calls[-1] == (msg.CHANGED, b"", None) and r.code == msg.CHANGED
     # CON answered by RST
     r = c.request(SRV, 2, [(o.URI_PATH, "x")], b"", got, 300000)
     (m, _), = sent(c)
-    c.recv(msg.empty(msg.RST, m.mid), SRV, 300001)
+    c.receive(msg.empty(msg.RST, m.mid), SRV, 300001)
     assert got.calls[-1] == (None, b"", None) and r.error == "reset by the server"
     # a failing callback is counted, never raised
     def bad(code, p, cf):
         raise RuntimeError("app bug")
     c.request(SRV, 1, [], b"", bad, 400000, confirmable=False)
     (m, _), = sent(c)
-    c.recv(resp(msg.NON, msg.CONTENT, 901, m.token_bytes()), SRV, 400001)
+    c.receive(resp(msg.NON, msg.CONTENT, 901, m.token_bytes()), SRV, 400001)
     assert c.stats.dropped["internal"] == 1
     # bad arguments
     raises(ValueError, c.request, SRV, 0x45, [], b"", got, 0)
@@ -182,10 +182,10 @@ def test_requests_and_group_observation_side_by_side():
     c.request(SRV, 2, [(o.URI_PATH, "telemetry")], b"t", got, 3000)
     (m, _), = sent(c)
     # a multicast message with the request's token is not its response
-    c.recv(resp(msg.NON, msg.CHANGED, 5, m.token_bytes()), SRV, 3001, GRP)
+    c.receive(resp(msg.NON, msg.CHANGED, 5, m.token_bytes()), SRV, 3001, GRP)
     assert got.calls == []
-    c.recv(notif(30, extra=[(o.PM, 0)]), SRV, 3002, GRP)
-    c.recv(resp(msg.ACK, msg.CHANGED, m.mid, m.token_bytes(), extra=[(o.PM, pmv(m))]), SRV, 3010)
+    c.receive(notif(30, extra=[(o.PM, 0)]), SRV, 3002, GRP)
+    c.receive(resp(msg.ACK, msg.CHANGED, m.mid, m.token_bytes(), extra=[(o.PM, pmv(m))]), SRV, 3010)
     assert got.calls == [(msg.CHANGED, b"", None)] and s.got[-1][2] == 30
     assert pm.meter(GRP).pkts == 1 and pm.meter(SRV).rn == 1
 

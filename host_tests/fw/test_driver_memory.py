@@ -15,10 +15,10 @@ class Core:
         self.stats = S()
         self.stats.dropped = {"internal": 0}
 
-    def recv(self, data, src, now, grp=None):
+    def receive(self, data, src, now, group=None):
         self.got.append(bytes(data))
 
-    def poll(self, now):
+    def tick(self, now):
         pass
 
     def next_deadline(self):

@@ -67,7 +67,7 @@ def make_group(c, k, now, shared=False):
     reg = msg.decode(out[0][0])
     grp = bytes((239, 1, 0, 0 if shared else k))
     pl = inforespenc.build(PH, LAST, bytes((0x70 + k, k)), SRV_RAW, 5683, grp, 5683)
-    c.recv(msg.encode(msg.ACK, msg.SERVICE_UNAVAILABLE, reg.mid, s.token,
+    c.receive(msg.encode(msg.ACK, msg.SERVICE_UNAVAILABLE, reg.mid, s.token,
                       [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)], pl), SRV, now)
     c.take()
     return s
@@ -90,7 +90,7 @@ if mode in ("obs", "hold8"):
     a1 = alloc()
     ok = all(x.state == client.GROUP for x in obs)
     for k in range(n + 1):  # every observation still gets its notification
-        c.recv(msg.encode(msg.NON, msg.CONTENT, 100 + k, bytes((0x70 + k, k)), [(o.OBSERVE, 11)], b"x"),
+        c.receive(msg.encode(msg.NON, msg.CONTENT, 100 + k, bytes((0x70 + k, k)), [(o.OBSERVE, 11)], b"x"),
                SRV, 1, ("239.1.0.%d" % k, 5683))
     ok = ok and N_CB[0] == 2 * (n + 1)
     print("per_group_observation_bytes=%d" % ((a1 - a0) // n))
@@ -133,7 +133,7 @@ for rep in range(ROUNDS):
     for i in range(len(notifs)):
         d = notifs[i]
         t0 = ticks_us()
-        c.recv(d, SRV, 2, GRP)
+        c.receive(d, SRV, 2, GRP)
         dt = ticks_diff(ticks_us(), t0)
         hist[dt if dt < 1000 else 1000] += 1
         j += 1
@@ -160,7 +160,7 @@ if hasattr(gc, "mem_alloc"):
     gc.disable()
     a = gc.mem_alloc()
     for i in range(len(notifs)):
-        c.recv(notifs[i], SRV, 2, GRP)
+        c.receive(notifs[i], SRV, 2, GRP)
     b = gc.mem_alloc()
     gc.enable()
     mv = gc.mem_alloc()
