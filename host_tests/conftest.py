@@ -1,36 +1,12 @@
 # Dual-runtime harness: every test in host_tests/fw/ runs under CPython (as a normal pytest
 # test, shown as [cpython]) and under the MicroPython unix port with a Pico W heap (shown as
 # [micropython]). The module runs once per file in micropython; each test reports its own result.
+# Shared test helpers live in helpers.py; coap, coapcast and tools come from the editable install.
 import os
-import subprocess
-import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-FW = os.path.join(HERE, "fw")
-FIRMWARE = os.path.join(ROOT, "firmware")
-HEAP = os.environ.get("COAPCAST_MP_HEAP", "192k")
-
-for p in (FIRMWARE, FW, ROOT):
-    if p not in sys.path:
-        sys.path.insert(0, p)
-
-
-def micropython_bin():
-    b = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return b if os.path.exists(b) else "micropython"
-
-
-def run_micropython(script, args=(), path=(), heap=HEAP, timeout=600, env_extra=None):
-    """Run a script under the unix port with firmware/ importable. Returns CompletedProcess."""
-    env = dict(os.environ)
-    env["MICROPYPATH"] = ":".join([".frozen", FIRMWARE] + list(path))
-    if env_extra:
-        env.update(env_extra)
-    return subprocess.run([micropython_bin(), "-X", "heapsize=" + heap, script] + list(args),
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+from helpers import HERE, FW, HEAP, ROOT, run_micropython
 
 
 _results = {}
@@ -38,7 +14,7 @@ _results = {}
 
 def _mp_results(modname):
     if modname not in _results:
-        p = run_micropython(os.path.join(HERE, "mprun.py"), [modname], path=[FW])
+        p = run_micropython(os.path.join(HERE, "mprun.py"), [modname], path=[FW, ROOT])  # ROOT: tools.util, tools.fuzz
         out = p.stdout + p.stderr
         res = {}
         cur, buf = None, []

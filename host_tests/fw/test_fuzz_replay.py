@@ -3,16 +3,9 @@
 # seeded) into the board's decoders and the client core's recv() with a live group observation.
 # The decoders may raise only their own errors; the client core nothing at all.
 from tu import Rng
-import sys
 import random
 
-try:
-    from tools.fuzz import corpus, engine
-except ImportError:          # MicroPython: the repository root is the cwd, tools/ is no package path
-    sys.path.append("tools/fuzz")
-    import corpus
-    import engine
-
+from tools.fuzz import corpus, engine   # MicroPython: the repository root is the cwd (on its path)
 from coap import msg, cbor, inforesp, client
 
 MUTANTS = 2000
@@ -27,8 +20,8 @@ def _grouped(seed):
     ob = c.observe(SRV, [(11, "r")], lambda p, cf, v, via: None, 0)
     r = msg.Msg()
     r.decode(c.take()[0][0])
-    c.recv(msg.empty(msg.ACK, r.mid), SRV, 1)
-    c.recv(corpus.informative(ob.token, 0x99), SRV, 2)
+    c.receive(msg.empty(msg.ACK, r.mid), SRV, 1)
+    c.receive(corpus.informative(ob.token, 0x99), SRV, 2)
     c.take()
     assert ob.state == client.GROUP and c.groups == {GRP: 1}
     return c
@@ -96,8 +89,8 @@ def test_client_recv_corpus_and_mutants_with_a_live_group_observation():
         ctl = k
         k += 1
         try:
-            c.recv(d, SOURCES[ctl % 3], 10 + k * 1000, GRP if ctl & 4 else None)
-            c.poll(20 + k * 1000)
+            c.receive(d, SOURCES[ctl % 3], 10 + k * 1000, GRP if ctl & 4 else None)
+            c.tick(20 + k * 1000)
             for buf, dest in c.take():
                 msg.Msg().decode(buf)
         except Exception as e:

@@ -31,17 +31,6 @@ def h(s):
     return bytes.fromhex(s.replace(" ", ""))
 
 
-class Rng:
-    """A seeded getrandbits source with the same sequence on both runtimes (xorshift32, k <= 32);
-    random.seed is global on both, this keeps tests apart."""
-
-    def __init__(self, seed):
-        self.s = seed & 0xFFFFFFFF or 1
-
-    def getrandbits(self, k):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s >> (32 - k) if k < 32 else s
+# the seeded xorshift32 of the simulations and benches (one definition; the repository root is on
+# both runtimes' path: the editable install, MICROPYPATH in conftest)
+from tools.rng import Rng  # noqa: E402,F401

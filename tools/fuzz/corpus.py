@@ -157,11 +157,30 @@ def client_inputs():
     return out
 
 
+def split_seq(data):
+    """A sequence input (the clientseq target): records [ctl][len][datagram], the last one cut short
+    if need be."""
+    out = []
+    i = 0
+    n = len(data)
+    while i + 2 <= n and len(out) < 32:
+        ctl, ln = data[i], data[i + 1]
+        out.append((ctl, data[i + 2:i + 2 + ln]))
+        i += 2 + ln
+    return out
+
+
+def join_seq(recs):
+    b = bytearray()
+    for ctl, d in recs:
+        b += bytes([ctl, len(d)]) + d
+    return bytes(b)
+
+
 def clientseq_inputs():
     """Sequences for targets.clientseq_target (records [ctl][len][datagram]; ctl 0x08 = from SRV on
     the group socket, 0x00 = from SRV unicast, 0x04 = from the proxy). The client (make_client(2),
     seeded) has a registration of /w awaiting its separate response with token 636e9bc3."""
-    from tools.fuzz.targets import join_seq
     w = bytes.fromhex("636e9bc3")
     g, u, px, wrong = 0x08, 0x00, 0x04, 0x0A
     n = notification

@@ -20,7 +20,6 @@ Client/server inputs: a control byte then the datagram (see client_target / serv
 import logging
 import random
 
-from tools import fuzz as _pkg  # noqa: F401  (firmware/ on sys.path)
 from coap import msg, cbor, cborenc, inforesp, inforespenc, client, pm, pmmeasure
 from coap import options as o
 from tools.fuzz import corpus as C
@@ -106,9 +105,9 @@ def _established(c, dest, opts, now, info_payload=None, ack_first=True, con_info
     out = c.take()
     r = msg.decode(out[-1][0])
     if ack_first:
-        c.recv(msg.empty(msg.ACK, r.mid), dest, now + 1)
+        c.receive(msg.empty(msg.ACK, r.mid), dest, now + 1)
     if info_payload is not None:
-        c.recv(C.informative(ob.token, 0x99 + len(c.obs), info_payload, msg.CON if con_info else msg.ACK),
+        c.receive(C.informative(ob.token, 0x99 + len(c.obs), info_payload, msg.CON if con_info else msg.ACK),
                dest, now + 2)
     c.take()
     return ob
@@ -129,11 +128,11 @@ def make_client(variant, seed=1):
     _established(c, PROXY, [(o.PROXY_URI, "coap://192.0.2.10/p")], 0, pl[6])          # PROXY (§8)
     t = c.observe(SRV, [(o.URI_PATH, "time")], _Sink(), 0)                             # TRAD
     r = msg.decode(c.take()[-1][0])
-    c.recv(msg.encode(msg.ACK, msg.CONTENT, r.mid, bytes(t.token), [(o.OBSERVE, 3)], b"22"), SRV, 3)
+    c.receive(msg.encode(msg.ACK, msg.CONTENT, r.mid, bytes(t.token), [(o.OBSERVE, 3)], b"22"), SRV, 3)
     if variant == 2:
         _established(c, SRV, [(o.URI_PATH, "w")], 0, None)                            # REG, empty ACK seen
     if variant == 3:
-        c.recv(C.notification(11, extra=[(o.MRFD, 0)]), SRV, 5, GRP)                 # feedback timer set
+        c.receive(C.notification(11, extra=[(o.MRFD, 0)]), SRV, 5, GRP)                 # feedback timer set
     c.take()
     return c
 
@@ -153,32 +152,13 @@ def client_target(data):
     src = SOURCES[ctl & 7]
     grp = GRP if ctl & 8 else None
     now = 10 + JUMPS[(ctl >> 4) & 3]
-    c.recv(dgram, src, now, grp)
-    c.recv(dgram, src, now + 1, grp)
+    c.receive(dgram, src, now, grp)
+    c.receive(dgram, src, now + 1, grp)
     _check_client(c)
     d = c.next_deadline()
-    c.poll(now + 2 if d is None else d)
-    c.poll(now + 400000)
+    c.tick(now + 2 if d is None else d)
+    c.tick(now + 400000)
     _check_client(c)
-
-
-def split_seq(data):
-    """A sequence input: records [ctl][len][datagram], the last one cut short if need be."""
-    out = []
-    i = 0
-    n = len(data)
-    while i + 2 <= n and len(out) < 32:
-        ctl, ln = data[i], data[i + 1]
-        out.append((ctl, data[i + 2:i + 2 + ln]))
-        i += 2 + ln
-    return out
-
-
-def join_seq(recs):
-    b = bytearray()
-    for ctl, d in recs:
-        b += bytes([ctl, len(d)]) + d
-    return bytes(b)
 
 
 def clientseq_target(data):
@@ -187,13 +167,13 @@ def clientseq_target(data):
     is checked after each datagram and after the timers."""
     c = make_client(2)
     now = 10
-    for ctl, d in split_seq(data):
+    for ctl, d in C.split_seq(data):
         now += 1 + JUMPS[(ctl >> 4) & 3] // 10
-        c.recv(d, SOURCES[ctl & 7], now, GRP if ctl & 8 else None)
+        c.receive(d, SOURCES[ctl & 7], now, GRP if ctl & 8 else None)
         _check_client(c)
-        c.poll(now)
+        c.tick(now)
         _check_client(c)
-    c.poll(now + 400000)
+    c.tick(now + 400000)
     _check_client(c)
 
 

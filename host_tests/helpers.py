@@ -1,0 +1,22 @@
+"""What the host tests share (like h11's tests/helpers.py): the repository's paths, a free loopback
+port, and running a program under the MicroPython unix port with firmware/ importable.
+
+Tests import it as `from helpers import ...` (pytest puts host_tests/ on the path of its test files);
+`coap`, `coapcast` and `tools` come from the editable install (make setup). The dual-runtime tests in
+host_tests/fw/ share host_tests/fw/tu.py instead (it must import under MicroPython too).
+"""
+import os
+import subprocess
+
+from tools.util import ROOT, FIRMWARE, free_port, micropython_bin, micropython_env  # noqa: F401
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FW = os.path.join(HERE, "fw")
+HEAP = os.environ.get("COAPCAST_MP_HEAP", "192k")
+
+
+def run_micropython(script, args=(), path=(), heap=HEAP, timeout=600, env_extra=None):
+    """Run a script under the unix port with firmware/ importable. Returns CompletedProcess."""
+    return subprocess.run([micropython_bin(), "-X", "heapsize=" + heap, script] + list(args),
+                          capture_output=True, text=True, timeout=timeout, env=micropython_env(path, env_extra),
+                          cwd=ROOT)

