@@ -1,0 +1,214 @@
+# Ed25519 signature verification (RFC 8032 §5.1.7), loaded by coap.sigverify for COSE alg -8.
+# Points are extended twisted Edwards coordinates (X:Y:Z:T), x = X/Z, y = Y/Z, xy = T/Z (Hisil, Wong,
+# Carter, Dawson 2008; formulas from the Explicit-Formulas Database, a = -1); table entries are affine
+# (y+x, y-x, 2d*x*y). The check is the cofactorless [S]B - [k]A == R, compared on R's encoding (as
+# OpenSSL, libsodium and ref10 do; RFC 8032 §5.1.7 allows it), so an R that fails to decode never matches.
+from coap import comb, sha512
+from coap.compat import const
+from coap.sigverify import Verifier as _Base
+
+try:
+    from hashlib import sha512 as _native_sha512  # CPython; no MicroPython port has it
+except ImportError:
+    _native_sha512 = None
+
+_P = const(0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED)   # 2**255 - 19
+_L = const(0x1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED)   # order of B
+_D = const(37095705934669439343138083508754565189542113879843219016388785533085940283555)  # -121665/121666
+_D2 = const(16295367250680780974490674513165176452449235426866156013048779062215315747161)  # 2d
+_I = const(19681161376707505956807079304988542015446066515923890162744021073123829784752)  # sqrt(-1)
+_BX = const(15112221349535400772501151409588531511454012693041857206046113283949847762202)
+_BY = const(46316835694926478169428394003475163141307993866256225615783033603165251855960)
+_BITS = const(253)             # scalars are below L < 2**253
+# comb shape: h teeth, v sub-tables (a table is v * 2**(h-1) entries per base; see coap.comb)
+COMB_H = 5
+COMB_V = 2
+
+
+class Ops:
+    """The point operations coap.comb drives."""
+
+    @staticmethod
+    def dbl(q):
+        # dbl-2008-hwcd, a = -1 (signs of E, G, F, H flipped together)
+        x, y, z, _ = q
+        p = _P
+        a = x * x % p
+        b = y * y % p
+        s = x + y
+        h = a + b
+        e = h - s * s % p
+        g = a - b
+        f = 2 * z * z % p + g
+        return (e * f % p, g * h % p, f * g % p, e * h % p)
+
+    @staticmethod
+    def add(q, r):
+        # add-2008-hwcd-3, k = 2d
+        x1, y1, z1, t1 = q
+        x2, y2, z2, t2 = r
+        p = _P
+        a = (y1 - x1) * (y2 - x2) % p
+        b = (y1 + x1) * (y2 + x2) % p
+        c = t1 * t2 % p * _D2 % p
+        d = 2 * z1 * z2 % p
+        e = b - a
+        f = d - c
+        g = d + c
+        h = b + a
+        return (e * f % p, g * h % p, f * g % p, e * h % p)
+
+    @staticmethod
+    def madd(q, ent, neg):
+        # madd-2008-hwcd-3 with an affine entry (y+x, y-x, 2dxy); -entry = (y-x, y+x, -2dxy)
+        x, y, z, t = q
+        p = _P
+        if neg:
+            ym, yp, k = ent
+        else:
+            yp, ym, k = ent
+        a = (y - x) * ym % p
+        b = (y + x) * yp % p
+        c = t * k % p
+        d = 2 * z
+        e = b - a
+        h = b + a
+        if neg:
+            f = d + c
+            g = d - c
+        else:
+            f = d - c
+            g = d + c
+        return (e * f % p, g * h % p, f * g % p, e * h % p)
+
+    @staticmethod
+    def lift(ent, neg):
+        return Ops.madd((0, 1, 1, 0), ent, neg)
+
+    @staticmethod
+    def neg(q):
+        return (-q[0], q[1], q[2], -q[3])
+
+    @staticmethod
+    def norm(pts):
+        """Projective points -> affine entries, one inversion for all (Montgomery's trick)."""
+        p = _P
+        pre = []
+        acc = 1
+        for q in pts:
+            pre.append(acc)
+            acc = acc * q[2] % p
+        inv = pow(acc, p - 2, p)
+        out = [None] * len(pts)
+        for i in range(len(pts) - 1, -1, -1):
+            x, y, z, _ = pts[i]
+            zi = inv * pre[i] % p
+            inv = inv * z % p
+            x = x * zi % p
+            y = y * zi % p
+            out[i] = ((y + x) % p, (y - x) % p, x * y % p * _D2 % p)
+        return out
+
+
+def decode(s):
+    """RFC 8032 §5.1.3: 32 bytes -> extended point, or None if s is no point's encoding."""
+    if len(s) != 32:
+        return None
+    p = _P
+    y = int.from_bytes(s, "little")
+    sign = y >> 255
+    y &= (1 << 255) - 1
+    if y >= p:
+        return None
+    yy = y * y % p
+    u = (yy - 1) % p
+    v = (_D * yy + 1) % p
+    v3 = v * v % p * v % p
+    x = u * v3 % p * pow(u * v3 % p * v3 % p * v % p, (p - 5) // 8, p) % p
+    vxx = v * x % p * x % p
+    if vxx != u:
+        if vxx != p - u:
+            return None
+        x = x * _I % p
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = p - x
+    return (x, y, 1, x * y % p)
+
+
+def encode(q):
+    """RFC 8032 §5.1.2."""
+    p = _P
+    zi = pow(q[2], p - 2, p)
+    x = q[0] * zi % p
+    y = q[1] * zi % p
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+_B = (_BX, _BY, 1, _BX * _BY % _P)
+_gtab = {}                     # (h, v) -> the generator's comb table, shared by every key
+
+
+class Verifier(_Base):
+    def __init__(self, key, tables=True):
+        a = decode(key) if isinstance(key, (bytes, bytearray)) else None
+        if a is None:
+            raise ValueError("Ed25519 public key is not a point encoding (32 bytes, RFC 8032 §5.1.3)")
+        self._key = bytes(key)
+        self._na = Ops.neg(a)
+        self._tables = tables
+        self._tab = None
+
+    def _prep_steps(self):
+        sh = (COMB_H, COMB_V)
+        if sh not in _gtab:
+            t = []
+            yield from comb.build_steps(Ops, _B, COMB_H, COMB_V, _BITS, t)
+            _gtab[sh] = (t, Ops.norm([_B])[0])
+        if self._tab is None:
+            t = []
+            yield from comb.build_steps(Ops, self._na, COMB_H, COMB_V, _BITS, t)
+            self._tab = (t, Ops.norm([self._na])[0])
+
+    def _steps(self, msg, sig):
+        if len(sig) != 64:
+            yield False
+            return
+        s = int.from_bytes(sig[32:], "little")
+        if s >= _L:            # §5.1.7 step 1
+            yield False
+            return
+        r = bytes(sig[:32])
+        if _native_sha512:
+            h = _native_sha512(r + self._key + msg).digest()
+        else:
+            for h in sha512.steps(r + self._key + msg):
+                if h is None:
+                    yield None
+        k = int.from_bytes(h, "little") % _L
+        res = [None]
+        if self._tables:
+            yield from self._prep_steps()
+            yield from comb.mul2_steps(Ops, (_gtab[(COMB_H, COMB_V)], self._tab), (s, k),
+                                       COMB_H, COMB_V, _BITS, res)
+        else:
+            yield from _shamir_steps(s, k, self._na, res)
+        yield encode(res[0]) == r
+
+
+def _shamir_steps(s, k, na, res):
+    """[s]B + [k](-A) by one double-and-add over both scalars' bits (no tables: the baseline)."""
+    pts = (None, _B, na, Ops.add(_B, na))
+    sb = s.to_bytes(32, "little")
+    kb = k.to_bytes(32, "little")
+    q = None
+    for i in range(_BITS - 1, -1, -1):
+        if q is not None:
+            q = Ops.dbl(q)
+            yield None
+        sel = ((sb[i >> 3] >> (i & 7)) & 1) | (((kb[i >> 3] >> (i & 7)) & 1) << 1)
+        if sel:
+            q = pts[sel] if q is None else Ops.add(q, pts[sel])
+            yield None
+    res[0] = q if q is not None else (0, 1, 1, 0)
