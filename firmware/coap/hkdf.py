@@ -1,0 +1,48 @@
+# HMAC-SHA256 (RFC 2104) and HKDF-SHA256 (RFC 5869) over hashlib's sha256, the KDF of OSCORE
+# (RFC 8613 §3.2.1, COSE alg -10) and Group OSCORE. Loaded only with OSCORE (a board without it
+# never imports this module).
+from hashlib import sha256
+
+_B = 64  # SHA-256 block size (RFC 2104 §2)
+
+
+def hmac(key, data):
+    """HMAC-SHA256(key, data) -> 32 bytes (RFC 2104)."""
+    if len(key) > _B:
+        key = sha256(key).digest()
+    k = bytearray(_B)
+    k[:len(key)] = key
+    for i in range(_B):
+        k[i] ^= 0x36  # ipad
+    h = sha256(k)
+    h.update(data)
+    inner = h.digest()
+    for i in range(_B):
+        k[i] ^= 0x6A  # 0x36 ^ 0x5C: ipad -> opad
+    h = sha256(k)
+    h.update(inner)
+    return h.digest()
+
+
+def extract(salt, ikm):
+    """HKDF-Extract (RFC 5869 §2.2): an empty salt is HashLen zeros, which HMAC pads alike."""
+    return hmac(salt or b"", ikm)
+
+
+def expand(prk, info, n):
+    """HKDF-Expand (RFC 5869 §2.3) -> n bytes (n <= 255 * 32)."""
+    if not 0 <= n <= 255 * 32:
+        raise ValueError("HKDF output length out of range")
+    out = bytearray()
+    t = b""
+    i = 1
+    while len(out) < n:
+        t = hmac(prk, t + info + bytes((i,)))
+        out += t
+        i += 1
+    return bytes(out[:n])
+
+
+def hkdf(salt, ikm, info, n):
+    """HKDF-SHA256(salt, IKM, info, L) (RFC 5869 §2)."""
+    return expand(extract(salt, ikm), info, n)
