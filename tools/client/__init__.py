@@ -1,0 +1,1 @@
+"""The desktop client: python -m tools.client (see __main__.py)."""
