@@ -1,0 +1,307 @@
+# OSCORE (RFC 8613) on whole datagrams: security context derivation (§3.2), protection of requests
+# and responses (§8.1, §8.3; a response reuses the request's nonce once or takes a fresh Partial IV),
+# verification (§8.2, §8.4) with the replay window (§7.4) and the notification freshness rule
+# (§7.4.1), and the option classes (§4.1). Group OSCORE (coap.grouposcore) reuses the message
+# handling here. Loaded only when a board is configured for OSCORE.
+#
+# Inputs and outputs: protect_* take a plain datagram (bytes) and return the protected datagram
+# (bytes); unprotect_* take a decoded coap.msgcore.Msg and return the plain datagram (bytes), or
+# None when verification failed -- the reason is counted in .stats (Rejects), nothing of the
+# message is returned, and no exception escapes for any input. A Binding ties a response to its
+# request (request_kid, request_piv, request_kid_context) and carries an observation's
+# Notification Number.
+from coap.compat import const
+from coap import msgcore, cose, ccm
+from coap.msgcore import Msg, DecodeError
+from coap.hkdf import hkdf as _hkdf
+
+_POST = const(0x02)
+_FETCH = const(0x05)
+_CHANGED = const(0x44)
+_CONTENT = const(0x45)
+_OBSERVE = const(6)
+_PROXY_URI = const(35)
+MAX_SEQ = 0xFFFFFFFFFF  # 2**40 - 1: the Partial IV is at most 5 bytes (§7.2.1)
+
+# Class U options (§4.1.2, Figure 5): Uri-Host, Uri-Port, Proxy-Scheme (Proxy-Uri is decomposed into
+# these on protect, §4.1.3.3); Observe is both E and U (§4.1.3.5); everything else is class E unless
+# a context is given more outer option numbers (e.g. the draft's LTMR §9.1, coap-pm's PM §4.5).
+OUTER = (3, 7, 39)
+
+# Why a message was rejected (the attribute names of Rejects):
+REASONS = ("not_protected",  # no OSCORE option
+           "option",         # malformed or truncated OSCORE option (§6.1)
+           "mode",           # group flag where none is expected, or missing where it is
+           "kid",            # no or unknown kid (no recipient context)
+           "kid_context",    # kid context that is not this context's ID Context
+           "piv",            # a request without Partial IV
+           "replay",         # replayed or too old Partial IV (§7.4), stale notification (§7.4.1)
+           "short",          # ciphertext shorter than tag (+ signature) + code
+           "tag",            # AEAD verification failed (wrong key, algorithm, AAD, nonce, data)
+           "signature",      # group-mode signature did not verify
+           "plaintext")      # verified plaintext is not a valid CoAP code/options/payload
+
+
+class Rejects:
+    """Counters of rejected messages, one attribute per reason in REASONS; .last is the last reason."""
+
+    def __init__(self):
+        for r in REASONS:
+            setattr(self, r, 0)
+        self.last = None
+
+    def count(self, reason):
+        setattr(self, reason, getattr(self, reason) + 1)
+        self.last = reason
+
+    def total(self):
+        return sum(getattr(self, r) for r in REASONS)
+
+    def as_dict(self):
+        return {r: getattr(self, r) for r in REASONS}
+
+
+class Binding:
+    """Request identifiers for the response (§5.4 request_kid/request_piv, groupcomm-23 §4.3
+    request_kid_context); reuse: a response may still take the request's nonce (once, §8.3);
+    notif: the Notification Number of an observation (§7.4.1), -1 before the first notification."""
+
+    def __init__(self, kid, piv, kid_context=None, reuse=False):
+        self.kid = kid
+        self.piv = piv
+        self.kid_context = kid_context
+        self.reuse = reuse
+        self.notif = -1
+
+
+class ReplayWindow:
+    """Sliding replay window of `size` sequence numbers (§7.4): top is the highest accepted, bit d of
+    bits means top - d was accepted."""
+
+    def __init__(self, size=32):
+        self.size = size
+        self.top = -1
+        self.bits = 0
+
+    def valid(self, seq):
+        d = self.top - seq
+        return d < 0 or (d < self.size and not (self.bits >> d) & 1)
+
+    def accept(self, seq):
+        d = self.top - seq
+        if d < 0:
+            self.bits = ((self.bits << -d) | 1) & ((1 << self.size) - 1)
+            self.top = seq
+        else:
+            self.bits |= 1 << d
+
+
+def derive(salt, secret, id_, id_context, alg, typ, n):
+    """One HKDF output of the context derivation (§3.2.1)."""
+    return _hkdf(salt, secret, cose.kdf_info(id_, id_context, alg, typ, n), n)
+
+
+def check_algs(alg_aead, hkdf):
+    if alg_aead != cose.AES_CCM_16_64_128:
+        raise ValueError("unsupported AEAD algorithm %r (this profile: 10, AES-CCM-16-64-128)" % (alg_aead,))
+    if hkdf != cose.HKDF_SHA256:
+        raise ValueError("unsupported HKDF %r (this profile: -10, HKDF SHA-256)" % (hkdf,))
+
+
+def split(data, outer_nums):
+    """Plain datagram -> (Msg, outer options, plaintext, has Observe) (§4.1, §5.3): class U options go
+    outer, Observe goes both ways, the rest inner; plaintext = code | inner options | 0xFF payload."""
+    m = Msg().decode(data)
+    outer = []
+    inner = []
+    obs = False
+    buf = m.buf
+    for k in range(m.nopt):
+        num = m.onum[k]
+        v = bytes(buf[m.ooff[k]:m.ooff[k] + m.olen[k]])
+        if num == cose.OSCORE:
+            raise ValueError("message is already OSCORE-protected")
+        if num == _OBSERVE:
+            obs = True
+            inner.append((num, v))
+            outer.append((num, v))
+        elif num == _PROXY_URI:  # §4.1.3.3: scheme, host, port outer; path and query inner
+            from coap import uri
+            host, port, po = uri.parse(v.decode())
+            outer.append((39, b"coap"))
+            outer.append((3, host))
+            if port != 5683:
+                outer.append((7, port))
+            inner += po
+        elif num in outer_nums:
+            outer.append((num, v))
+        else:
+            inner.append((num, v))
+    pt = bytearray((m.code,))
+    msgcore.encode_options(inner, pt)
+    if m.has_payload():
+        pt.append(0xFF)
+        pt += m.payload()
+    return m, outer, bytes(pt), obs
+
+
+def wrap(m, code, outer, opt, payload):
+    """The protected datagram: m's type, message ID and token, the outer code and options, the
+    OSCORE option and the ciphertext as payload."""
+    outer.append((cose.OSCORE, opt))
+    return msgcore.encode(m.type, code, m.mid, m.buf[4:4 + m.tkl], outer, payload)
+
+
+def rebuild(m, pt, outer_nums, request):
+    """The plain datagram after verification (§8.2 step 7, §8.4): m's header and token, the
+    decrypted code, m's class U options and the inner options, the inner payload. The inner Observe
+    (authenticated) replaces the outer one. Raises DecodeError for a malformed plaintext."""
+    inner = Msg().decode(b"\x40" + pt[:1] + b"\x00\x00" + pt[1:])
+    c = inner.code
+    if (1 <= c <= 31) != request or c == 0 or inner.find(cose.OSCORE) >= 0:
+        raise DecodeError("inner code or options not valid here")
+    opts = [kv for kv in m.items() if kv[0] in outer_nums] + inner.items()
+    return msgcore.encode(m.type, c, m.mid, m.buf[4:4 + m.tkl], opts, inner.payload())
+
+
+def option_of(m):
+    """(raw OSCORE option value, (piv, kid_context, kid, group)) of a decoded message; raises
+    KeyError when absent, DecodeError when malformed."""
+    k = m.find(cose.OSCORE)
+    if k < 0:
+        raise KeyError
+    raw = bytes(m.buf[m.ooff[k]:m.ooff[k] + m.olen[k]])
+    return raw, cose.parse_option(raw)
+
+
+class Context:
+    """An OSCORE Security Context (§3): Common, Sender and Recipient Context from the master secret
+    and salt, the two IDs and the optional ID Context. seq is the Sender Sequence Number (persist it
+    across reboots as §7.5 says: a restarted sender must not reuse numbers); window the size of the
+    replay window; outer extra class U option numbers."""
+
+    def __init__(self, master_secret, sender_id, recipient_id, master_salt=b"", id_context=None,
+                 alg_aead=10, hkdf=-10, window=32, seq=0, outer=(), send_kid_context=True):
+        check_algs(alg_aead, hkdf)
+        if len(sender_id) > cose.NONCE_LEN - 6 or len(recipient_id) > cose.NONCE_LEN - 6:
+            raise ValueError("Sender/Recipient ID longer than 7 bytes")
+        if sender_id == recipient_id:
+            raise ValueError("Sender ID and Recipient ID must differ")
+        self.alg = alg_aead
+        self.sender_id = sender_id
+        self.recipient_id = recipient_id
+        self.id_context = id_context
+        self.sender_key = derive(master_salt, master_secret, sender_id, id_context, alg_aead, "Key", cose.KEY_LEN)
+        self.recipient_key = derive(master_salt, master_secret, recipient_id, id_context, alg_aead, "Key",
+                                    cose.KEY_LEN)
+        self.common_iv = derive(master_salt, master_secret, b"", id_context, alg_aead, "IV", cose.NONCE_LEN)
+        self.seq = seq
+        self.window = ReplayWindow(window)
+        self.outer = OUTER + tuple(outer)
+        self.send_kid_context = send_kid_context
+        self.stats = Rejects()
+
+    def next_piv(self):
+        """Consume a Sender Sequence Number (§7.2.1); ValueError when the context is exhausted."""
+        s = self.seq
+        if s > MAX_SEQ:
+            raise ValueError("Sender Sequence Number exhausted: a new Security Context is needed")
+        self.seq = s + 1
+        return cose.piv_bytes(s)
+
+    # --- protect (§8.1, §8.3) ---
+    def protect_request(self, data):
+        """Plain request datagram -> (protected datagram, Binding for its response)."""
+        m, outer, pt, obs = split(data, self.outer)
+        piv = self.next_piv()
+        ctx = self.id_context if self.send_kid_context else None
+        opt = cose.option(piv, ctx, self.sender_id)
+        ext = cose.aad(self.alg, self.sender_id, piv)
+        ct = ccm.encrypt(self.sender_key, cose.nonce(self.common_iv, self.sender_id, piv), cose.enc_structure(ext), pt)
+        return wrap(m, _FETCH if obs else _POST, outer, opt, ct), Binding(self.sender_id, piv, self.id_context)
+
+    def protect_response(self, data, binding, fresh=False):
+        """Plain response datagram -> protected datagram. The first response to a request reuses its
+        nonce unless fresh=True; later ones (notifications) always take a fresh Partial IV."""
+        m, outer, pt, obs = split(data, self.outer)
+        if fresh or not binding.reuse:
+            piv = self.next_piv()
+            n = cose.nonce(self.common_iv, self.sender_id, piv)
+        else:
+            piv = None
+            n = cose.nonce(self.common_iv, binding.kid, binding.piv)
+        binding.reuse = False
+        ext = cose.aad(self.alg, binding.kid, binding.piv)
+        ct = ccm.encrypt(self.sender_key, n, cose.enc_structure(ext), pt)
+        return wrap(m, _CONTENT if obs else _CHANGED, outer, cose.option(piv), ct)
+
+    # --- verify (§8.2, §8.4) ---
+    def _no(self, reason):
+        self.stats.count(reason)
+        return None
+
+    def unprotect_request(self, m, replay=True):
+        """Verify a request -> (plain datagram, Binding) or None. replay=False skips the replay check
+        and leaves the window alone (draft -04 §6.3.1 for a rebuilt phantom request)."""
+        try:
+            raw, (piv, ctx, kid, group) = option_of(m)
+        except KeyError:
+            return self._no("not_protected")
+        except DecodeError:
+            return self._no("option")
+        if group:
+            return self._no("mode")
+        if kid is None or kid != self.recipient_id:
+            return self._no("kid")
+        if ctx is not None and ctx != self.id_context:
+            return self._no("kid_context")
+        if piv is None:
+            return self._no("piv")
+        seq = int.from_bytes(piv, "big")
+        if replay and not self.window.valid(seq):
+            return self._no("replay")
+        plain = self._open(m, kid, piv, kid, piv, True)
+        if plain is not None:
+            if replay:
+                self.window.accept(seq)
+            return plain, Binding(kid, piv, ctx, reuse=replay)
+        return None
+
+    def unprotect_response(self, m, binding):
+        """Verify a response to the request of binding -> plain datagram or None. A response with its
+        own Partial IV (a notification, §4.1.3.5.2) must be newer than the binding's Notification
+        Number (§7.4.1), which it then becomes; the check does not trust the outer Observe."""
+        try:
+            raw, (piv, ctx, kid, group) = option_of(m)
+        except KeyError:
+            return self._no("not_protected")
+        except DecodeError:
+            return self._no("option")
+        if group:
+            return self._no("mode")
+        if kid is not None and kid != self.recipient_id:
+            return self._no("kid")
+        if ctx is not None and ctx != self.id_context:
+            return self._no("kid_context")
+        if piv is None:
+            return self._open(m, binding.kid, binding.piv, binding.kid, binding.piv, False)
+        seq = int.from_bytes(piv, "big")
+        if seq <= binding.notif:
+            return self._no("replay")
+        plain = self._open(m, self.recipient_id, piv, binding.kid, binding.piv, False)
+        if plain is not None:
+            binding.notif = seq
+        return plain
+
+    def _open(self, m, id_piv, piv, req_kid, req_piv, request):
+        ct = m.payload()
+        if len(ct) < cose.TAG_LEN + 1:
+            return self._no("short")
+        ext = cose.aad(self.alg, req_kid, req_piv)
+        pt = ccm.decrypt(self.recipient_key, cose.nonce(self.common_iv, id_piv, piv), cose.enc_structure(ext), ct)
+        if pt is None:
+            return self._no("tag")
+        try:
+            return rebuild(m, pt, self.outer, request)
+        except DecodeError:
+            return self._no("plaintext")
