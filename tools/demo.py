@@ -170,16 +170,33 @@ def summary(server_json, boards):
     return ok
 
 
+def _pm(s):
+    if s not in ("0", "1", "off"):
+        raise argparse.ArgumentTypeError("expected 0, 1 or off (make demo PM=0|1|off), got %r" % s)
+    return None if s == "off" else int(s)
+
+
+def _heap(s):
+    if not re.match(r"^[1-9]\d*[kKmM]?$", s):
+        raise argparse.ArgumentTypeError("expected a heap size like 192k, got %r" % s)
+    return s
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--boards", type=int, default=int(os.getenv("BOARDS", 3)))
-    ap.add_argument("--duration", type=float, default=float(os.getenv("DURATION", 30)))
-    ap.add_argument("--interval", type=float, default=2.0, help="server updates /r every S seconds")
-    ap.add_argument("--heap", default="192k")
-    ap.add_argument("--pm", default=os.getenv("PM", "0"), help="PM pattern 0 or 1, or off")
+    # every value (also make's BOARDS, DURATION, PM: string defaults go through the types) is checked
+    # here, one line and exit 2 before anything starts (tools.cli)
+    from tools import cli
+    ap = cli.Parser(prog="tools/demo.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--boards", type=cli.number(1, 32, True, what="1..32 boards (make demo BOARDS=N)"),
+                    default=os.getenv("BOARDS", "3"))
+    ap.add_argument("--duration", type=cli.number(0, above=True, what="seconds > 0 (make demo DURATION=S)"),
+                    default=os.getenv("DURATION", "30"))
+    ap.add_argument("--interval", type=cli.number(0, above=True), default=2.0, help="server updates /r every S seconds")
+    ap.add_argument("--heap", type=_heap, default="192k", help="MicroPython heap per board (192k)")
+    ap.add_argument("--pm", type=_pm, default=os.getenv("PM", "0"), help="PM pattern 0 or 1, or off")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "build", "demo"))
     a = ap.parse_args(argv)
-    pm = None if a.pm == "off" else int(a.pm)
+    pm = a.pm
     os.makedirs(a.workdir, exist_ok=True)
     port, gport = free_port(), free_port()
     stats_path = os.path.join(a.workdir, "server.json")

@@ -216,34 +216,51 @@ class Relay:
         return out
 
 
-def _hostport(s):
-    h, p = s.rsplit(":", 1)
-    return h, int(p)
+def parser():
+    """The relay's CLI: every value checked here (tools.cli types: one line, exit 2, before anything starts)."""
+    from tools import cli
+    num = cli.number
+    pct = num(0, 100, what="a percentage 0..100")
+    ap = cli.Parser(prog="python -m tools.relay", description=__doc__.splitlines()[0])
+    ap.add_argument("--listen", type=cli.hostport(zero="any free port"), default=("127.0.0.1", 5684),
+                    help="127.0.0.1:PORT (5684; 0: any free port)")
+    ap.add_argument("--server", type=cli.hostport(), default=("127.0.0.1", 5683), help="127.0.0.1:PORT (5683)")
+    ap.add_argument("--loss", type=pct, default=0.0, help="loss %% on each direction")
+    ap.add_argument("--loss-down", type=pct, default=None, help="loss %% server->client (default --loss)")
+    ap.add_argument("--delay", type=num(0), default=0.0, help="added one-way delay in ms, each direction")
+    ap.add_argument("--jitter", type=num(0), default=0.0, help="extra uniform delay 0..J ms")
+    ap.add_argument("--reorder", type=pct, default=0.0, help="%% of packets held back --reorder-ms")
+    ap.add_argument("--reorder-ms", type=num(0), default=5.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--n", type=num(2, None, True), default=64, help="PM block length (as the endpoints)")
+    ap.add_argument("--x", type=num(0, None, True), default=0, help="reordering tolerance (< n/2; 0: n/16)")
+    ap.add_argument("--t-max", type=num(1, None, True), default=1000)
+    ap.add_argument("--report", type=num(0), default=5.0, help="seconds between report lines (0: none)")
+    ap.add_argument("--duration", type=num(0), default=0.0, help="stop after this many seconds (0: run)")
+    ap.add_argument("--json", default=None, help="write the JSON summary here at exit")
+    return ap
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m tools.relay", description=__doc__.splitlines()[0])
-    ap.add_argument("--listen", default="127.0.0.1:5684")
-    ap.add_argument("--server", default="127.0.0.1:5683")
-    ap.add_argument("--loss", type=float, default=0.0, help="loss %% on each direction")
-    ap.add_argument("--loss-down", type=float, default=None, help="loss %% server->client (default --loss)")
-    ap.add_argument("--delay", type=float, default=0.0, help="added one-way delay in ms, each direction")
-    ap.add_argument("--jitter", type=float, default=0.0, help="extra uniform delay 0..J ms")
-    ap.add_argument("--reorder", type=float, default=0.0, help="%% of packets held back --reorder-ms")
-    ap.add_argument("--reorder-ms", type=float, default=5.0)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--n", type=int, default=64, help="PM block length (as the endpoints)")
-    ap.add_argument("--x", type=int, default=0, help="reordering tolerance (< n/2; 0: n/16)")
-    ap.add_argument("--t-max", type=int, default=1000)
-    ap.add_argument("--report", type=float, default=5.0, help="seconds between report lines (0: none)")
-    ap.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: run)")
-    ap.add_argument("--json", default=None, help="write the JSON summary here at exit")
+    ap = parser()
     a = ap.parse_args(argv)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    r = Relay(_hostport(a.server), _hostport(a.listen), a.loss, a.delay, a.jitter, a.reorder, a.reorder_ms,
+    if a.x and 2 * a.x >= a.n:
+        ap.fail("--x %d: expected a reordering tolerance < --n / 2 (%d)" % (a.x, a.n))
+    for opt, (h, _) in (("--listen", a.listen), ("--server", a.server)):
+        try:
+            _check_local(h)
+        except ValueError as e:
+            ap.fail("%s: %s" % (opt, e))
+    if a.json and not os.path.isdir(os.path.dirname(os.path.abspath(a.json))):
+        ap.fail("--json %s: no such directory" % a.json)
+    r = Relay(a.server, a.listen, a.loss, a.delay, a.jitter, a.reorder, a.reorder_ms,
               a.seed, a.n, a.x, a.t_max, loss_down=a.loss_down)
-    r.start(loop)
+    try:
+        r.start(asyncio.new_event_loop())
+    except OSError as e:
+        ap.fail("cannot listen on %s:%d: %s" % (a.listen + (e.strerror or e,)), 1)
+    loop = r.loop
+    asyncio.set_event_loop(loop)
     print("relay: %s:%d -> %s:%d" % (r.addr + r.server), flush=True)
 
     async def reporter():

@@ -1,7 +1,10 @@
 # The thin asyncio driver around ServerCore: ONE UDP socket serves unicast and sends the
 # multicast notifications, so they leave from SRV_ADDR:SRV_PORT (draft §2.3). Multicast
-# interface, TTL / hop limit and loop are socket options here, nowhere else.
+# interface, TTL / hop limit and loop are socket options here, nowhere else. The server never
+# shares its port: no SO_REUSEADDR (another server on SRV_PORT would take part of its unicast
+# traffic; the server receives no multicast, so it needs no shared group-port socket).
 import asyncio
+import errno
 import logging
 import socket
 import struct
@@ -18,11 +21,32 @@ def _is_v6(host):
 
 def make_socket(bind=("0.0.0.0", 5683), mc_if=None, mc_ttl=1, mc_loop=True):
     """A bound UDP socket set up for multicast sending. mc_if: IPv4 interface address
-    (e.g. "127.0.0.1" on loopback, see NOTES.md) or, for IPv6, an interface name or index."""
+    (e.g. "127.0.0.1" on loopback, see NOTES.md) or, for IPv6, an interface name or index.
+    Raises OSError whose strerror says which step failed (bind, multicast interface)."""
     host, port = bind
     v6 = _is_v6(host)
     s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        try:
+            _mc_options(s, v6, mc_if, mc_ttl, mc_loop)
+        except OSError as e:
+            raise OSError(e.errno, "multicast interface %s: %s" % (mc_if, "not an address of this host"
+                                   if e.errno == errno.EADDRNOTAVAIL else e.strerror or e))
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise OSError(e.errno, "UDP port %d on %s is in use by another program (a server does not "
+                                       "share its port)" % (port, host))
+            raise OSError(e.errno, "bind %s:%d: %s" % (host, port, e.strerror))
+    except OSError:
+        s.close()
+        raise
+    s.setblocking(False)
+    return s
+
+
+def _mc_options(s, v6, mc_if, mc_ttl, mc_loop):
     if v6:
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, mc_ttl)
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 1 if mc_loop else 0)
@@ -34,9 +58,6 @@ def make_socket(bind=("0.0.0.0", 5683), mc_if=None, mc_ttl=1, mc_loop=True):
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1 if mc_loop else 0)
         if mc_if:
             s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(mc_if))
-    s.bind((host, port))
-    s.setblocking(False)
-    return s
 
 
 class _Proto(asyncio.DatagramProtocol):
@@ -87,9 +108,16 @@ class ServerDriver:
         except OSError:
             return None
 
+    def open(self):
+        """Create and bind the socket (start() does it when not done yet): a port in use or a bad
+        multicast interface is an OSError here, before anything runs."""
+        if self.sock is None:
+            self.sock = make_socket(self.bind, self.mc_if, self.mc_ttl, self.mc_loop)
+        return self.sock
+
     async def start(self):
         loop = asyncio.get_running_loop()
-        self.sock = make_socket(self.bind, self.mc_if, self.mc_ttl, self.mc_loop)
+        self.open()
         self.core.cfg.srv_port = self.port
         self.transport, _ = await loop.create_datagram_endpoint(lambda: _Proto(self), sock=self.sock)
         log.info("listening on %s:%d, group %s:%d, multicast if %s ttl %d", self.bind[0], self.port,

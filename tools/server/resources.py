@@ -134,17 +134,67 @@ def builtins(group_after=1, r_period_ms=0, time_period_ms=1000, sensor_period_ms
     ]
 
 
+CONFIG_KEYS = {   # --config entry key -> (type, what is expected); "path" is required
+    "path": (str, "a path starting with '/'"), "value": (str, "a string"), "cf": (int, "a Content-Format 0..65535"),
+    "observable": (bool, "true or false"), "group_after": (int, "null, 0 (from the start) or K >= 1 observers"),
+    "writable": (bool, "true or false"), "period_ms": (int, "an integer >= 0"), "rt": (str, "a string"),
+    "title": (str, "a string"), "group": (str, "\"GRP_ADDR:GRP_PORT\" (a multicast address; IPv6 as [addr]:port)")}
+
+
 def from_config(path):
     """A JSON file: {"resources": [{"path": "/x", "value": "1", "cf": 0, "observable": true,
-    "group_after": 1, "writable": true, "period_ms": 0, "rt": "...", "group": "224.0.1.187:5683"}]}"""
+    "group_after": 1, "writable": true, "period_ms": 0, "rt": "...", "title": "...",
+    "group": "224.0.1.187:5683"}]} (every key but "path" optional; CONFIG_KEYS). Raises OSError
+    (unreadable) or ValueError with one line naming the entry, the key and what is expected."""
+    from coap import addr
     with open(path) as f:
-        data = json.load(f)
+        try:
+            data = json.load(f)
+        except ValueError as e:
+            raise ValueError("not valid JSON (%s)" % e)
+    if not isinstance(data, dict):
+        raise ValueError('expected a JSON object {"resources": [...]}, got a %s' % type(data).__name__)
+    for k in data:
+        if k != "resources":
+            raise ValueError("unknown key %r (known: resources)" % k)
+    entries = data.get("resources", [])
+    if not isinstance(entries, list):
+        raise ValueError('"resources" must be a list of objects')
     out = []
-    for d in data.get("resources", []):
+    seen = set()
+    for i, d in enumerate(entries):
+        where = "resources[%d]" % i
+        if not isinstance(d, dict):
+            raise ValueError("%s: expected an object with at least \"path\", got %s" % (where, json.dumps(d)))
+        for k, v in d.items():
+            if k not in CONFIG_KEYS:
+                raise ValueError("%s: unknown key %r (known: %s)" % (where, k, ", ".join(sorted(CONFIG_KEYS))))
+            typ, what = CONFIG_KEYS[k]
+            if k == "group_after" and v is None:
+                continue
+            ok = isinstance(v, typ) and not (typ is int and isinstance(v, bool))   # JSON true is no integer
+            if ok and typ is int:
+                ok = 0 <= v <= (0xFFFF if k == "cf" else 2 ** 31)
+            elif ok and k == "path":
+                ok = v.startswith("/")
+            if not ok:
+                raise ValueError("%s: %s is %s, expected %s" % (where, k, json.dumps(v), what))
+        if "path" not in d:
+            raise ValueError("%s: no \"path\" (each resource needs one, e.g. \"/r\")" % where)
+        if d["path"] in seen:
+            raise ValueError("%s: path %s given twice" % (where, d["path"]))
+        seen.add(d["path"])
         grp = None
         if d.get("group"):
             h, _, p = d["group"].rpartition(":")
-            grp = (h.strip("[]"), int(p))
+            h = h[1:-1] if h.startswith("[") and h.endswith("]") else h
+            try:
+                raw = addr.parse_ip(h)
+                grp = (h, int(p))
+            except ValueError:
+                raw = None
+            if raw is None or not addr.is_multicast(raw) or not 0 < grp[1] <= 0xFFFF:
+                raise ValueError("%s: group is %s, expected %s" % (where, json.dumps(d["group"]), CONFIG_KEYS["group"][1]))
         out.append(Resource(d["path"], d.get("value", ""), d.get("cf", o.CF_TEXT),
                             d.get("observable", True), d.get("group_after"), d.get("writable", False),
                             d.get("period_ms", 0), d.get("rt"), d.get("title"),
