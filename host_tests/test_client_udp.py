@@ -14,20 +14,9 @@ import time
 
 import pytest
 
-from conftest import run_micropython, micropython_bin, FIRMWARE, ROOT
-
-import sys
-sys.path.insert(0, FIRMWARE)
-from coap import msg, inforespenc, cborenc, addr  # noqa: E402
-from coap import options as o  # noqa: E402
-
-
-def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    s = socket.socket(family, socket.SOCK_DGRAM)
-    s.bind((host, 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+from coap import msg, inforespenc, cborenc, addr
+from coap import options as o
+from helpers import run_micropython, micropython_bin, free_port, FIRMWARE, ROOT
 
 
 CLIENT = r'''

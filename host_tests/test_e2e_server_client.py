@@ -8,8 +8,7 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT, micropython_bin, FIRMWARE
-from test_client_udp import free_port
+from helpers import ROOT, micropython_bin, free_port, FIRMWARE
 
 CLIENT = r'''
 import sys, coapcast

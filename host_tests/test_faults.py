@@ -12,21 +12,17 @@
 import asyncio
 import os
 import socket
-import sys
 import threading
 import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import soak  # noqa: E402
-from soak import Server, run_board, start_board, BoardLog, Nft, have_nft, figure, GROUP  # noqa: E402
+from tools import soak
+from tools.soak import Server, run_board, start_board, BoardLog, Nft, have_nft, figure, GROUP
 
-from coap import msg, inforespenc, cborenc, addr  # noqa: E402
-from coap import options as o  # noqa: E402
-from tools.relay import Relay, UP, DOWN  # noqa: E402
+from coap import msg, inforespenc, addr
+from coap import options as o
+from tools.relay import Relay, UP, DOWN
 
 ACK_MS = 300
 # A registration sent into a dead link or to a dead server gets through with the first CON

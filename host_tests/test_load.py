@@ -5,16 +5,10 @@
 #    lowered to 2,000 so a 10 s run reaches the bound; the default 20,000 only takes longer to fill);
 #  - 20 boards (MicroPython unix-port processes) in one group observation all receive the same
 #    notifications.
-import os
-import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import soak  # noqa: E402
-from soak import Server, start_board, BoardLog, loadgen, rss_kb, figure  # noqa: E402
+from tools.soak import Server, start_board, BoardLog, loadgen, rss_kb, figure
 
 
 def test_server_under_1000_registrations_per_second_keeps_serving_memory_flat():

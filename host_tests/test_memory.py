@@ -6,15 +6,9 @@
 #  - real sockets: the real server multicasting on loopback to a board (coapcast.Client and its
 #    driver), heap sampled after gc.collect every 250 notifications.
 import os
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import soak  # noqa: E402
-from soak import Server, run_board, figure  # noqa: E402
-
-from soak import mpy_build, mem_core  # noqa: E402
+from tools import soak
+from tools.soak import Server, run_board, figure, mpy_build, mem_core
 
 N = 10000
 BOARD_HEAP = os.environ.get("COAPCAST_MEM_HEAP", "64k")

@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, micropython_bin
+from helpers import ROOT, micropython_bin
 
 
 def test_make_mpy_compiles_every_module(tmp_path):

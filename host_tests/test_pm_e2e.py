@@ -10,14 +10,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import micropython_bin, FIRMWARE, ROOT
+from helpers import micropython_bin, free_port, FIRMWARE, ROOT
 
 GROUP = "224.0.1.187"
 DELAY = 10          # ms added each way by the relay
@@ -61,12 +60,6 @@ for k in st["peers"]:
           -1 if d["rtt_min"] is None else d["rtt_min"])
 print("stats", repr(c.stats))
 '''
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def nft(*args):

@@ -3,7 +3,6 @@ at the client, the server and the relay (probe) land within bounds of the truth.
 deliberately small and written with the foundation codec and coap.pm only. CPython only."""
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -11,13 +10,9 @@ import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "firmware"))
-sys.path.insert(0, ROOT)
-
-from coap import msg, options, pm  # noqa: E402
-from tools.relay import Impairment, Relay, UP, DOWN  # noqa: E402
+from coap import msg, options, pm
+from tools.relay import Impairment, Relay, UP, DOWN
+from helpers import ROOT
 
 import random  # noqa: E402
 

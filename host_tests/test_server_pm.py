@@ -11,9 +11,7 @@ from coap import options as o
 from coap.pm import PMEndpoint
 from tools.server.core import ServerCore, Config
 from tools.server.resources import builtins
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+from helpers import ROOT, free_port
 SRV = "127.0.0.1"
 GRP = ("224.0.1.187", 5683)
 C1 = ("127.0.0.1", 40001)
@@ -319,13 +317,6 @@ def test_status_line_shows_pm_per_peer():
 
 
 # ---------------------------------------------------------------- real UDP through tools/relay.py
-def free_port():
-    import socket
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sk:
-        sk.bind(("127.0.0.1", 0))
-        return sk.getsockname()[1]
-
-
 def test_server_figures_through_the_relay_with_loss(tmp_path):
     """The real server (--pm 0) behind tools/relay.py (seeded 5% loss upstream, 4 ms each way);
     a client asking GET /time one at a time with PM. The server's loss figure for the flow from

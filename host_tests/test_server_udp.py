@@ -16,18 +16,11 @@ import pytest
 
 from coap import msg, inforesp
 from coap import options as o
+from helpers import ROOT, free_port
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 GROUP = "224.0.1.187"
 CLIENT = shutil.which("coap-client-notls")
 TSHARK = shutil.which("tshark")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def mc_receiver(port):
@@ -304,7 +297,6 @@ def test_ipv6_unicast_on_loopback():
 
 RECEIVER6 = r"""
 import json, socket, struct, sys, time
-sys.path[:0] = sys.argv[3:]
 from coap import msg, inforesp
 from coap import options as o
 port, gport = int(sys.argv[1]), int(sys.argv[2])
@@ -352,8 +344,8 @@ def test_ipv6_multicast_notifications_across_a_veth_pair(tmp_path):
         try:
             script = tmp_path / "rx6.py"
             script.write_text(RECEIVER6)
-            r = subprocess.run(["ip", "netns", "exec", b, sys.executable, str(script), str(srv.port), str(srv.gport),
-                                os.path.join(ROOT, "firmware")], capture_output=True, text=True, timeout=30)
+            r = subprocess.run(["ip", "netns", "exec", b, sys.executable, str(script), str(srv.port), str(srv.gport)],
+                               capture_output=True, text=True, timeout=30)
             assert r.returncode == 0, r.stderr
             res = json.loads(r.stdout.strip().splitlines()[-1])
         finally:

@@ -10,18 +10,13 @@
 import os
 import socket
 import struct
-import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import soak  # noqa: E402
-from soak import Server, start_board, BoardLog, figure, GROUP  # noqa: E402
+from tools.soak import Server, start_board, BoardLog, figure, GROUP
 
-from coap import msg  # noqa: E402
-from coap import options as o  # noqa: E402
+from coap import msg
+from coap import options as o
 
 
 def _raw_udp(src, dst, payload):

@@ -12,9 +12,8 @@ import os
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import mpy  # noqa: E402
+from tools import mpy
+from tools.util import ROOT
 
 
 def mpremote():

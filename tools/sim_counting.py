@@ -7,19 +7,12 @@ multicast notification reaching each client and to each confirmation.
   python tools/sim_counting.py --n 1000 --loss 0.1 --rounds 8 --png counting.png
 """
 import argparse
-import os
 import random
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for p in (ROOT, os.path.join(ROOT, "firmware")):
-    if p not in sys.path:
-        sys.path.insert(0, p)
-
-from coap import msg  # noqa: E402
-from coap import options as o  # noqa: E402
-from tools.server.core import ServerCore, Config  # noqa: E402
-from tools.server.resources import Resource  # noqa: E402
+from coap import msg
+from coap import options as o
+from tools.server.core import ServerCore, Config
+from tools.server.resources import Resource
 
 GRP = ("224.0.1.187", 5683)
 LEISURE_MS = 5000

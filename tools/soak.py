@@ -26,11 +26,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIRMWARE = os.path.join(ROOT, "firmware")
-for _p in (FIRMWARE, ROOT):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+from tools.util import ROOT, FIRMWARE, free_port, python_bin, micropython_bin
 
 GROUP = "224.0.1.187"
 SOAK = os.environ.get("COAPCAST_SOAK") == "1"
@@ -43,22 +39,6 @@ def figure(name, **kw):
         kw["name"] = name
         with open(path, "a") as f:
             f.write(json.dumps(kw) + "\n")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def python_bin():
-    v = os.path.join(ROOT, ".venv", "bin", "python")
-    return v if os.path.exists(v) else sys.executable
-
-
-def micropython_bin():
-    b = os.path.join(ROOT, ".venv", "bin", "micropython")
-    return b if os.path.exists(b) else (shutil.which("micropython") or "micropython")
 
 
 def rss_kb(pid):
@@ -90,7 +70,7 @@ class Server:
         self.starts = 0
 
     def start(self, timeout=10):
-        cmd = [python_bin(), os.path.join(ROOT, "tools", "soak.py"), "server"]
+        cmd = [python_bin(), "-m", "tools.soak", "server"]
         if self.ack_timeout_ms:
             cmd += ["--ack-timeout", str(self.ack_timeout_ms)]
         if self.dedup_max:
@@ -98,11 +78,10 @@ class Server:
         cmd += ["--", "--bind", "127.0.0.1", "--port", str(self.port), "--group", GROUP,
                 "--group-port", str(self.gport), "--mc-if", "127.0.0.1", "--status-every", "0",
                 "--log-level", self.log_level] + self.extra
-        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + FIRMWARE)
         self.log = open(self.log_path, "a")
         self.log.write("=== start %d\n" % self.starts)
         self.log.flush()
-        self.p = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        self.p = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
         self.starts += 1
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -262,8 +241,7 @@ def board_script(tmpdir):
 def mpy_build(tmpdir):
     """The firmware compiled with mpy-cross (tools/mpy.py, unix): what a board imports. A tight heap
     (64k) cannot compile coap.client from source (the compiler needs the RAM), a board never does."""
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    import mpy
+    from tools import mpy
     dest, n = mpy.build(os.path.join(tmpdir, "mpy"), "unix")
     return dest
 

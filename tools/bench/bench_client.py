@@ -3,14 +3,12 @@
 import os
 import re
 import subprocess
-import sys
 
-from run import HERE, ROOT, MICROPYTHON, FIRMWARE, kv, run_cpy
+from tools import mpy
+from tools.bench.run import HERE, ROOT, MICROPYTHON, kv, run_cpy
 
 
 def _mpy():
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    import mpy
     out = os.path.join(ROOT, "build", "bench-mpy")
     dest, _ = mpy.build(out, "unix")
     return dest

@@ -1,5 +1,5 @@
 # Codec figures (foundation issue): µs and heap bytes per full decode of the §4 notification.
-from run import run_mp, run_cpy
+from tools.bench.run import run_mp, run_cpy
 
 
 def run():

@@ -18,17 +18,10 @@ All conditions share one asyncio loop: about 1.5 minutes.
 """
 import asyncio
 import math
-import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-for p in (HERE, ROOT, os.path.join(ROOT, "firmware")):
-    if p not in sys.path:
-        sys.path.insert(0, p)
-
-from pm_net import Client, Server  # noqa: E402
-from tools.relay import Relay, UP, DOWN  # noqa: E402
+from tools.bench.pm_net import Client, Server
+from tools.relay import Relay, UP, DOWN
 
 DELAYS = (20, 50, 100)
 LOSSES = (0, 1, 5, 10)
@@ -192,7 +185,7 @@ def table(base, results):
 
 
 def cost():
-    from run import run_mp, run_cpy
+    from tools.bench.run import run_mp, run_cpy
     mp = run_mp("mp_pm.py")
     cp = run_cpy("mp_pm.py")
     print("== pm: PMEndpoint cost per message (tx or rx, after warm-up)")

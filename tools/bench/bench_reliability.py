@@ -1,18 +1,12 @@
 # Reliability figures (issue 7): fuzzing throughput per target, heap drift of the board client core
 # over 10,000 multicast notifications with MRFD polls at -X heapsize=64k (from .mpy), the same at
 # 56k/48k, and the server's registration throughput on loopback. `make soak` runs the whole campaign.
-import os
-import sys
 import tempfile
 import time
 
-from run import ROOT
-
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-
 
 def run():
-    import soak
+    from tools import soak
     from tools.fuzz import engine, corpus, targets
     print("== reliability (issue 7; make soak for the whole campaign)")
     print("  %-52s %10s   target" % ("", "figure"))

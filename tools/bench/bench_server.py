@@ -15,24 +15,15 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-for p in (ROOT, os.path.join(ROOT, "firmware")):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+from coap import msg
+from coap import options as o
+from tools.util import ROOT, free_port
 
-from coap import msg  # noqa: E402
-from coap import options as o  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 GROUP = "224.0.1.187"
 UPDATES = 100
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_s(pid):
@@ -42,8 +33,7 @@ def cpu_s(pid):
 
 
 def start(cmd, port):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.path.join(ROOT, "firmware"))
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     end = time.monotonic() + 15
     while time.monotonic() < end:
         if not selectors.select.select([p.stdout], [], [], max(end - time.monotonic(), 0))[0]:

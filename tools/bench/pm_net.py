@@ -4,21 +4,11 @@ S bit's period is the RTT) or every `interval` ms (the C bit needs several packe
 Both use the foundation codec and coap.pm.PMEndpoint exactly as the product cores do.
 """
 import asyncio
-import os
 import socket
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FIRMWARE = os.path.join(ROOT, "firmware")
-if FIRMWARE not in sys.path:
-    sys.path.insert(0, FIRMWARE)
-
-from coap import msg, options, pm  # noqa: E402
-
-
-def now_ms():
-    return int(time.monotonic() * 1000)
+from coap import msg, options, pm
+from tools.util import now_ms
 
 
 class Server:

@@ -2,14 +2,15 @@
 
 Benchmarks are figures, not tests: nothing here fails the build.
 """
+import importlib
 import os
 import subprocess
 import sys
 
+from tools.util import ROOT, FIRMWARE, micropython_bin, micropython_env  # noqa: F401
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-FIRMWARE = os.path.join(ROOT, "firmware")
-MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
+MICROPYTHON = micropython_bin()
 
 
 def kv(text):
@@ -22,17 +23,15 @@ def kv(text):
 
 
 def run_mp(script, heap="192k", path=()):
-    env = dict(os.environ, MICROPYPATH=":".join([".frozen", FIRMWARE] + list(path)))
     p = subprocess.run([MICROPYTHON, "-X", "heapsize=" + heap, os.path.join(HERE, script)],
-                       capture_output=True, text=True, env=env, cwd=ROOT)
+                       capture_output=True, text=True, env=micropython_env(path), cwd=ROOT)
     if p.returncode:
         print(p.stdout, p.stderr)
     return kv(p.stdout)
 
 
 def run_cpy(script):
-    env = dict(os.environ, PYTHONPATH=FIRMWARE + os.pathsep + ROOT)
-    p = subprocess.run([sys.executable, os.path.join(HERE, script)], capture_output=True, text=True, env=env, cwd=ROOT)
+    p = subprocess.run([sys.executable, os.path.join(HERE, script)], capture_output=True, text=True, cwd=ROOT)
     if p.returncode:
         print(p.stdout, p.stderr)
     return kv(p.stdout)
@@ -40,22 +39,17 @@ def run_cpy(script):
 
 def discover():
     """Every tools/bench/bench_*.py with a run() function, in name order."""
-    import importlib
-    sys.path.insert(0, HERE)
-    for p in (FIRMWARE, ROOT):
-        if p not in sys.path:
-            sys.path.insert(0, p)
     mods = []
     for f in sorted(os.listdir(HERE)):
         if f.startswith("bench_") and f.endswith(".py"):
-            mods.append(importlib.import_module(f[:-3]))
+            mods.append(importlib.import_module("tools.bench." + f[:-3]))
     return mods
 
 
 def main():
     only = sys.argv[1:]
     for m in discover():
-        name = m.__name__[len("bench_"):]
+        name = m.__name__.rsplit(".", 1)[1][len("bench_"):]
         if not only or name in only:
             m.run()
             print()
