@@ -12,29 +12,18 @@ direction. Reports: a periodic line per flow, and a JSON summary (summary(), --j
       [--report 5] [--duration 0] [--json out.json]
 127.0.0.1 only: the relay refuses other addresses.
 """
-import argparse
 import asyncio
 import json
 import os
 import random
 import socket
-import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIRMWARE = os.path.join(ROOT, "firmware")
-if FIRMWARE not in sys.path:
-    sys.path.insert(0, FIRMWARE)
-
-from coap import msg, options  # noqa: E402
-from coap.pmmeasure import Meter  # noqa: E402
+from coap import msg, options
+from coap.pmmeasure import Meter
+from tools.util import now_ms
 
 UP = 0    # client -> server
 DOWN = 1  # server -> client
-
-
-def now_ms():
-    return int(time.monotonic() * 1000)
 
 
 class Impairment:
