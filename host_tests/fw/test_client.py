@@ -1,51 +1,9 @@
 # Board client core, exchange layer and traditional observation (RFC 7252 §4, RFC 7641),
-# with a fake clock and no sockets. Helpers here are reused by test_client_group/_bad.
+# with a fake clock and no sockets. The fixtures (mk, reg, resp, sent, Sink) are in tu.py.
 from coap import client, msg
 from coap import options as o
-from tu import raises, Rng
-
-SRV = ("192.0.2.10", 5683)
-
-
-class Sink:
-    def __init__(self):
-        self.got = []
-        self.ended = []
-
-    def __call__(self, payload, cf, v, via):
-        self.got.append((bytes(payload), cf, v, via))
-
-    def end(self, obs, reason):
-        self.ended.append(reason)
-
-
-def mk(seed=42, **kw):
-    logs = []
-    c = client.Client(rng=Rng(seed), log=logs.append, **kw)
-    c.logs = logs
-    return c
-
-
-def reg(c, now=0, path="r", dest=SRV, opts=None):
-    """Observe; return (observation, sink, decoded registration)."""
-    s = Sink()
-    ob = c.observe(dest, opts or [(o.URI_PATH, path)], s, now, s.end)
-    out = c.take()
-    assert len(out) == 1 and out[0][1] == dest, out
-    return ob, s, msg.decode(out[0][0])
-
-
-def resp(mtype, code, mid, tok, observe=None, payload=b"", cf=None, extra=()):
-    opts = list(extra)
-    if observe is not None:
-        opts.append((o.OBSERVE, observe))
-    if cf is not None:
-        opts.append((o.CONTENT_FORMAT, cf))
-    return msg.encode(mtype, code, mid, tok, opts, payload)
-
-
-def sent(c):
-    return [(msg.decode(b), d) for b, d in c.take()]
+from tu import raises
+from tu_client import Sink, mk, reg, resp, sent, SRV
 
 
 def established(c, now=0, v=5):

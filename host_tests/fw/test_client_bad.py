@@ -2,9 +2,8 @@
 # observations keep working (a good notification still arrives afterwards).
 from coap import client, msg, cbor, cborenc
 from coap import options as o
-from tu import h
-from test_client import mk, reg, resp, sent, SRV, Rng
-from test_client_group import grouped, info, notif, GRP, T, PH_REQ, LAST, SRV_RAW, GRP_RAW
+from tu import h, Rng
+from tu_client import reg, resp, sent, SRV, grouped, info, notif, GRP, T, PH_REQ, LAST, SRV_RAW, GRP_RAW
 
 TAG = cbor.Tag
 

@@ -1,40 +1,9 @@
 # Board client core: informative response (draft -04 §3.2, §4), multicast notifications (§3.3),
 # cancellation (§2.5, §3.4), MRFD feedback (§5.1), proxy (§8). Fake clock, no sockets.
-from coap import client, msg, inforespenc, cbor, cborenc, addr
+from coap import client, msg, inforespenc, cborenc
 from coap import options as o
 from tu import h
-from test_client import mk, reg, resp, sent, Sink, SRV
-
-SRV_RAW = h("c000020a")            # 192.0.2.10
-GRP = ("233.252.0.23", 5683)
-GRP_RAW = h("e9fc0017")
-T = b"\x7b"
-PH_REQ = h("01 60 51 72")          # GET, Observe 0, Uri-Path "r"
-LAST = h("45 61 0a 61 3c ff 64 31 32 33 34")   # 2.05, Observe 10, CF 60, "1234"
-NOTIF = h("51 45 00 03 7b 61 0b 61 3c ff 64 35 36 37 38")  # §4 multicast notification, Observe 11
-
-
-def info(tok, mid=0x99, token=T, srv=SRV_RAW, srv_port=5683, grp=GRP_RAW, cli_port=5683, last=LAST,
-         ph=PH_REQ, payload=None):
-    """The CON 5.03 informative response (§2.2) carrying the given tp_info."""
-    if payload is None:
-        payload = inforespenc.build(ph, last, token, srv, srv_port, grp, cli_port)
-    return msg.encode(msg.CON, msg.SERVICE_UNAVAILABLE, mid, tok, [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)], payload)
-
-
-def notif(v, payload=b"x", mid=None, tok=T, extra=(), code=msg.CONTENT):
-    return resp(msg.NON, code, (v & 0xFFFF) if mid is None else mid, tok, v, payload, 0, extra)
-
-
-def grouped(c=None, now=0, path="r", dest=SRV, **kw):
-    """Register, get the empty ACK and then the separate CON informative response (§4)."""
-    c = c or mk()
-    ob, s, r = reg(c, now, path, dest)
-    c.receive(msg.empty(msg.ACK, r.mid), dest, now + 1)
-    c.receive(info(ob.token, **kw), dest, now + 2)
-    out = sent(c)
-    assert [(m.type, m.code) for m, d in out] == [(msg.ACK, 0)] and out[0][1] == dest  # ACK the CON 5.03
-    return c, ob, s
+from tu_client import mk, reg, resp, sent, info, notif, grouped, SRV, GRP, T, PH_REQ, NOTIF
 
 
 def test_section4_informative_response_all_six_steps():

@@ -2,15 +2,12 @@
 # requests (the telemetry POST) marked, multicast notifications measured on the GROUP flow apart
 # from the server's unicast flow, one fresh mark per transmission, and the plain request API.
 # Fake clock, no sockets (except one coapcast construction). Both runtimes.
-import gc
-from test_client import mk, reg, resp, sent, Rng, SRV
-from test_client_group import grouped, notif, GRP, T
-gc.collect()  # the helper modules' compile garbage goes before the PM modules compile (192k heap)
-import coapcast  # noqa: E402
-from coap import client, msg, pm as pmod  # noqa: E402
-from coap import options as o  # noqa: E402
-from coap.pm import PMEndpoint  # noqa: E402
-from tu import raises  # noqa: E402
+import coapcast
+from coap import client, msg, pm as pmod
+from coap import options as o
+from coap.pm import PMEndpoint
+from tu import raises
+from tu_client import mk, reg, resp, sent, SRV, grouped, notif, GRP
 
 
 def pmv(m):

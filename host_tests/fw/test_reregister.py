@@ -5,8 +5,7 @@
 # group does not re-register at once. Fake clock, no sockets; CPython and the unix port.
 from coap import client, msg
 from coap import options as o
-from test_client import mk, sent
-from test_client_group import grouped, notif, info, SRV, GRP, T
+from tu_client import mk, reg, sent, grouped, notif, info, SRV, GRP, T
 
 LEISURE = 1000
 
@@ -95,7 +94,6 @@ def test_mrfd_feedback_timer_is_independent():
 def test_proxy_observation_too():
     proxy = ("192.0.2.50", 5683)
     c = mk(leisure_ms=0, max_silence_ms=1500)
-    from test_client import reg
     from coap import inforespenc
     ob, s, r = reg(c, dest=proxy, opts=[(o.PROXY_URI, "coap://192.0.2.10/r")])
     c.receive(msg.empty(msg.ACK, r.mid), proxy, 1)

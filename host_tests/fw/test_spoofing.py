@@ -4,8 +4,7 @@
 # RFC 7641 §3.4; RFC 7252 §4.2). Fake clock, no sockets; CPython and the unix port.
 from coap import client, msg
 from coap import options as o
-from test_client import mk, reg, resp, sent
-from test_client_group import grouped, notif, info, SRV, GRP, T
+from tu_client import mk, reg, resp, sent, grouped, notif, info, SRV, GRP, T
 
 WRONG_ADDR = ("192.0.2.11", 5683)
 WRONG_PORT = ("192.0.2.10", 5684)

@@ -31,6 +31,19 @@ def h(s):
     return bytes.fromhex(s.replace(" ", ""))
 
 
+class Lcg:
+    """A small seeded LCG with the same sequence on both runtimes: below(k) in 0..k-1 (the PM
+    network simulations' loss and reordering draws)."""
+
+    def __init__(self, seed):
+        self.s = seed & 0x7FFFFFFF
+
+    def below(self, k):
+        self.s = (self.s * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self.s >> 8) % k
+
+
 # the seeded xorshift32 of the simulations and benches (one definition; the repository root is on
 # both runtimes' path: the editable install, MICROPYPATH in conftest)
 from tools.rng import Rng  # noqa: E402,F401
+
