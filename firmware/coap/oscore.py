@@ -174,7 +174,27 @@ def option_of(m):
     return raw, cose.parse_option(raw)
 
 
-class Context:
+def outer_code(request, obs):
+    """The outer code (§4.2): FETCH/POST for a request with/without Observe, 2.05/2.04 for a response."""
+    if request:
+        return _FETCH if obs else _POST
+    return _CONTENT if obs else _CHANGED
+
+
+class Sender:
+    """The Sender Sequence Number of a sender context (§3.1, §7.2.1)."""
+    seq = 0
+
+    def next_piv(self):
+        """Consume a Sender Sequence Number -> its Partial IV; ValueError when exhausted."""
+        s = self.seq
+        if s > MAX_SEQ:
+            raise ValueError("Sender Sequence Number exhausted: a new Security Context is needed")
+        self.seq = s + 1
+        return cose.piv_bytes(s)
+
+
+class Context(Sender):
     """An OSCORE Security Context (§3): Common, Sender and Recipient Context from the master secret
     and salt, the two IDs and the optional ID Context. seq is the Sender Sequence Number (persist it
     across reboots as §7.5 says: a restarted sender must not reuse numbers); window the size of the
@@ -201,14 +221,6 @@ class Context:
         self.send_kid_context = send_kid_context
         self.stats = Rejects()
 
-    def next_piv(self):
-        """Consume a Sender Sequence Number (§7.2.1); ValueError when the context is exhausted."""
-        s = self.seq
-        if s > MAX_SEQ:
-            raise ValueError("Sender Sequence Number exhausted: a new Security Context is needed")
-        self.seq = s + 1
-        return cose.piv_bytes(s)
-
     # --- protect (§8.1, §8.3) ---
     def protect_request(self, data):
         """Plain request datagram -> (protected datagram, Binding for its response)."""
@@ -218,7 +230,7 @@ class Context:
         opt = cose.option(piv, ctx, self.sender_id)
         ext = cose.aad(self.alg, self.sender_id, piv)
         ct = ccm.encrypt(self.sender_key, cose.nonce(self.common_iv, self.sender_id, piv), cose.enc_structure(ext), pt)
-        return wrap(m, _FETCH if obs else _POST, outer, opt, ct), Binding(self.sender_id, piv, self.id_context)
+        return wrap(m, outer_code(True, obs), outer, opt, ct), Binding(self.sender_id, piv, self.id_context)
 
     def protect_response(self, data, binding, fresh=False):
         """Plain response datagram -> protected datagram. The first response to a request reuses its
@@ -233,7 +245,7 @@ class Context:
         binding.reuse = False
         ext = cose.aad(self.alg, binding.kid, binding.piv)
         ct = ccm.encrypt(self.sender_key, n, cose.enc_structure(ext), pt)
-        return wrap(m, _CONTENT if obs else _CHANGED, outer, cose.option(piv), ct)
+        return wrap(m, outer_code(False, obs), outer, cose.option(piv), ct)
 
     # --- verify (§8.2, §8.4) ---
     def _no(self, reason):
