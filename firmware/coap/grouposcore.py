@@ -9,7 +9,7 @@
 from coap import cose, ccm
 from coap.msgcore import DecodeError
 from coap.hkdf import hkdf as _hkdf
-from coap.oscore import Rejects, Binding, ReplayWindow, derive, check_algs, option_of, rebuild, OUTER
+from coap.oscore import Rejects, Binding, ReplayWindow, derive, check_algs, option_of, outer_of, rebuild, OUTER
 
 
 class Recipient:
@@ -85,6 +85,17 @@ class GroupContext:
     def unprotect_request(self, m, replay=True):
         """Verify a group-mode request -> (plain datagram, Binding) or None. replay=False: no replay
         check and no window update (draft -04 §6.3.1, the rebuilt phantom request)."""
+        w = self.start_request(m, replay)
+        return None if w is None else w.run()
+
+    def unprotect_response(self, m, binding):
+        """Verify a group-mode response to the request of binding -> plain datagram or None; with its
+        own Partial IV it must be newer than binding's Notification Number (RFC 8613 §7.4.1)."""
+        w = self.start_response(m, binding)
+        return None if w is None else w.run()
+
+    def start_request(self, m, replay=True):
+        """unprotect_request in steps: None (rejected, counted) or a Pending (see Pending.step)."""
         got = self._head(m)
         if got is None:
             return None
@@ -96,16 +107,10 @@ class GroupContext:
         seq = int.from_bytes(piv, "big")
         if replay and not r.window.valid(seq):
             return self._no("replay")
-        plain = self._open(m, raw, r, r.kid, piv, r.kid, piv, True)
-        if plain is None:
-            return None
-        if replay:
-            r.window.accept(seq)
-        return plain, Binding(r.kid, piv, ctx)
+        return self._open(m, raw, r, r.kid, piv, r.kid, piv, Binding(r.kid, piv, ctx), seq if replay else -1, True)
 
-    def unprotect_response(self, m, binding):
-        """Verify a group-mode response to the request of binding -> plain datagram or None; with its
-        own Partial IV it must be newer than binding's Notification Number (RFC 8613 §7.4.1)."""
+    def start_response(self, m, binding):
+        """unprotect_response in steps: None (rejected, counted) or a Pending (see Pending.step)."""
         got = self._head(m)
         if got is None:
             return None
@@ -113,14 +118,11 @@ class GroupContext:
         if binding.kid_context is not None and binding.kid_context != self.gid:
             return self._no("kid_context")
         if piv is None:
-            return self._open(m, raw, r, binding.kid, binding.piv, binding.kid, binding.piv, False)
+            return self._open(m, raw, r, binding.kid, binding.piv, binding.kid, binding.piv, binding, -1, False)
         seq = int.from_bytes(piv, "big")
         if seq <= binding.notif:
             return self._no("replay")
-        plain = self._open(m, raw, r, r.kid, piv, binding.kid, binding.piv, False)
-        if plain is not None:
-            binding.notif = seq
-        return plain
+        return self._open(m, raw, r, r.kid, piv, binding.kid, binding.piv, binding, seq, False)
 
     def _head(self, m):
         """(raw option, piv, kid context, Recipient) of a group-mode message, or None (counted)."""
@@ -139,9 +141,9 @@ class GroupContext:
             return self._no("kid_context")
         return raw, piv, ctx, r
 
-    def _open(self, m, raw, r, id_piv, piv, req_kid, req_piv, request):
-        """Decrypt (cheap: garbage and forgeries by non-members stop here), then check the signature
-        (what proves the sender among members); deliver only when both pass."""
+    def _open(self, m, raw, r, id_piv, piv, req_kid, req_piv, binding, seq, request):
+        """Decrypt first (cheap: garbage and forgeries by non-members stop here), then hand the
+        signature check to a Pending; nothing is delivered before both pass."""
         pl = m.payload()
         n = len(pl) - cose.SIG_LEN
         if n < cose.TAG_LEN + 1:
@@ -152,13 +154,74 @@ class GroupContext:
         if pt is None:
             return self._no("tag")
         sig = ccm.xor(pl[n:], self.keystream(id_piv, piv, request), cose.SIG_LEN)
+        tbs = cose.to_be_signed(ext, ct)
+        v = r.verifier
+        job = v.start(tbs, sig) if hasattr(v, "start") else _Done(v.verify(tbs, sig))
+        return Pending(self, outer_of(m, self.outer), pt, r, binding, seq, request, job)
+
+
+class _Done:
+    """A finished signature check, for verifiers without a stepwise start()."""
+
+    def __init__(self, ok):
+        self.ok = ok is True
+
+    def step(self, n=1):
+        return self.ok
+
+
+class Pending:
+    """A group-mode message that decrypted, awaiting its signature check (groupcomm-23 §8.2, §8.4).
+    step(n) advances the verifier by at most n units (coap.sigverify's job steps) and returns None
+    while it runs, then the result: the plain datagram ((plain, Binding) for a request), or False
+    when rejected (counted). run() finishes at once and returns the result or None."""
+
+    def __init__(self, ctx, outer, pt, r, binding, seq, request, job):
+        self.ctx = ctx
+        self.outer = outer  # what is kept of the datagram: the caller may reuse its Msg meanwhile
+        self.pt = pt
+        self.r = r
+        self.binding = binding
+        self.seq = seq
+        self.request = request
+        self.job = job
+        self.result = None
+
+    def step(self, n=1):
+        if self.result is None:
+            ok = self.job.step(n)
+            if ok is not None:
+                self.result = self._finish(ok)
+        return self.result
+
+    def run(self):
+        r = None
+        while r is None:
+            r = self.step(1 << 20)
+        return r or None
+
+    def _finish(self, ok):
+        ctx = self.ctx
+        if ok is not True:
+            ctx.stats.count("signature")
+            return False
         try:
-            ok = r.verifier.verify(cose.to_be_signed(ext, ct), sig)
-        except ValueError:  # a verifier may reject a malformed signature by raising
-            ok = False
-        if not ok:
-            return self._no("signature")
-        try:
-            return rebuild(m, pt, self.outer, request)
+            plain = rebuild(self.outer, self.pt, self.request)
         except DecodeError:
-            return self._no("plaintext")
+            ctx.stats.count("plaintext")
+            return False
+        seq = self.seq
+        if self.request:
+            if seq >= 0:
+                w = self.r.window
+                if not w.valid(seq):  # accepted meanwhile by another verification
+                    ctx.stats.count("replay")
+                    return False
+                w.accept(seq)
+            return plain, self.binding
+        if seq >= 0:
+            if seq <= self.binding.notif:  # a newer notification finished first
+                ctx.stats.count("replay")
+                return False
+            self.binding.notif = seq
+        return plain

@@ -152,16 +152,20 @@ def wrap(m, code, outer, opt, payload):
     return msgcore.encode(m.type, code, m.mid, m.buf[4:4 + m.tkl], outer, payload)
 
 
-def rebuild(m, pt, outer_nums, request):
-    """The plain datagram after verification (§8.2 step 7, §8.4): m's header and token, the
-    decrypted code, m's class U options and the inner options, the inner payload. The inner Observe
-    (authenticated) replaces the outer one. Raises DecodeError for a malformed plaintext."""
+def outer_of(m, outer_nums):
+    """What the plain message keeps of the protected one: (type, message ID, token, class U options)."""
+    return m.type, m.mid, bytes(m.buf[4:4 + m.tkl]), [kv for kv in m.items() if kv[0] in outer_nums]
+
+
+def rebuild(outer, pt, request):
+    """The plain datagram after verification (§8.2 step 7, §8.4) from outer_of(m) and the plaintext:
+    the decrypted code, the class U options and the inner options, the inner payload. The inner
+    Observe (authenticated) replaces the outer one. Raises DecodeError for a malformed plaintext."""
     inner = Msg().decode(b"\x40" + pt[:1] + b"\x00\x00" + pt[1:])
     c = inner.code
     if (1 <= c <= 31) != request or c == 0 or inner.find(cose.OSCORE) >= 0:
         raise DecodeError("inner code or options not valid here")
-    opts = [kv for kv in m.items() if kv[0] in outer_nums] + inner.items()
-    return msgcore.encode(m.type, c, m.mid, m.buf[4:4 + m.tkl], opts, inner.payload())
+    return msgcore.encode(outer[0], c, outer[1], outer[2], outer[3] + inner.items(), inner.payload())
 
 
 def option_of(m):
@@ -314,6 +318,6 @@ class Context(Sender):
         if pt is None:
             return self._no("tag")
         try:
-            return rebuild(m, pt, self.outer, request)
+            return rebuild(outer_of(m, self.outer), pt, request)
         except DecodeError:
             return self._no("plaintext")
