@@ -5,9 +5,9 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-$(shell cksum < requirements-host.txt | cut -d' ' -f1)
 MPY_OUT := build/mpy
 
-.PHONY: setup peers test mpy bench demo deploy clean fuzz soak
+.PHONY: setup peers runtimes test mpy bench demo deploy clean fuzz soak
 
-setup: $(STAMP) peers
+setup: $(STAMP) peers runtimes
 
 $(STAMP): requirements-host.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -17,6 +17,11 @@ $(STAMP): requirements-host.txt pyproject.toml
 
 peers:
 	@bash tools/ensure_peers.sh
+
+# the board runtimes: MicroPython's unix port in 32 bits and a Cortex-M0 firmware run under QEMU, built
+# from Debian's source package into build/runtimes (cached; tools/runtimes/build.sh)
+runtimes:
+	@bash tools/runtimes/build.sh
 
 test: setup
 	$(PY) -m pytest host_tests $(PYTEST_ARGS)
