@@ -45,12 +45,13 @@ soak: setup
 demo: setup
 	$(PY) tools/demo.py
 
-# make deploy BOARD=esp32|rp2040|unix PORT=/dev/ttyUSB0|/dev/ttyACM0|<vboard pty> [CONFIG=file] [START=0]
+# make deploy BOARD=esp32|rp2040|unix PORT=/dev/ttyUSB0|/dev/ttyACM0|<vboard pty> [CONFIG=file] [TEMPLATE=1] [START=0]
+# (config: CONFIG, else boards/$(BOARD)/config.py; TEMPLATE=1 installs boards/common/config_template.py as it is)
 BOARD ?= esp32
 START ?= 1
 deploy: $(STAMP)
-	@test -n "$(PORT)" || (echo "usage: make deploy BOARD=esp32|rp2040|unix PORT=<serial device or vboard pty> [CONFIG=...]"; exit 2)
-	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT) $(if $(CONFIG),--config $(CONFIG)) $(if $(filter 0,$(START)),--no-start)
+	@test -n "$(PORT)" || (echo "usage: make deploy BOARD=esp32|rp2040|unix PORT=<serial device or vboard pty> [CONFIG=...] [TEMPLATE=1]"; exit 2)
+	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT) $(if $(CONFIG),--config $(CONFIG)) $(if $(filter 1,$(TEMPLATE)),--template) $(if $(filter 0,$(START)),--no-start)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

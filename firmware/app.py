@@ -12,22 +12,86 @@ try:
 except ImportError:
     secrets = None
 
-from coap import options
+from coap import options, uri as _uri
 
-options.configure(mrfd=getattr(config, "MRFD_OPTION", None), ltmr=getattr(config, "LTMR_OPTION", None),
-                  pm=getattr(config, "PM_OPTION", None), cf_informative=getattr(config, "CF_INFORMATIVE", None))
+try:
+    options.configure(mrfd=getattr(config, "MRFD_OPTION", None), ltmr=getattr(config, "LTMR_OPTION", None),
+                      pm=getattr(config, "PM_OPTION", None), cf_informative=getattr(config, "CF_INFORMATIVE", None))
+except (ValueError, TypeError) as e:
+    print("config: MRFD_OPTION/LTMR_OPTION/PM_OPTION/CF_INFORMATIVE: %s; using the drafts' defaults (the server "
+          "must agree)" % e)
 
 import coapcast  # noqa: E402  (after the option numbers are set)
 
 RETRY_S = getattr(config, "RETRY_S", 5)        # first re-registration back-off; doubles to 60 s
 STATUS_S = getattr(config, "STATUS_S", 10)      # a status line every STATUS_S seconds
 TELEMETRY_S = getattr(config, "TELEMETRY_S", 0)  # a telemetry POST every TELEMETRY_S seconds (0: off)
-TELEMETRY_URI = getattr(config, "TELEMETRY_URI", None)
-PM_PATTERN = getattr(config, "PM_PATTERN", None)  # None: no PM; 0 (Q+S) or 1 (C): draft-ietf-core-coap-pm
+
+
+def uri_error(u):
+    """None if u is a coap:// URI the client can use, else what is wrong with it (a permanent error)."""
+    if not isinstance(u, str):
+        return "is %r, expected a coap:// URI string" % (u,)
+    try:
+        _uri.parse(u)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def targets(cfg, log=print):
+    """The URIs of cfg.OBSERVE to observe: a list of coap:// URIs (one string is one URI). An entry
+    that cannot be one is reported once, naming it and what is expected, and skipped; the rest run."""
+    obs = getattr(cfg, "OBSERVE", None)
+    if isinstance(obs, str):
+        obs = [obs]
+    if obs is None or not isinstance(obs, (list, tuple)):
+        log("config: OBSERVE is %r: expected a list of coap:// URIs, e.g. OBSERVE = [\"coap://192.0.2.10/r\"]; "
+            "observing nothing" % (obs,))
+        return []
+    out = []
+    for k in range(len(obs)):
+        u = obs[k]
+        why = uri_error(u)
+        if why is None and u in out:
+            why = "repeats OBSERVE[%d]" % out.index(u)
+        if why is not None:
+            log("config: OBSERVE[%d] %s; skipped" % (k, why))
+        else:
+            out.append(u)
+    return out
+
+
+def telemetry_uri(cfg, log=print):
+    """TELEMETRY_URI when telemetry is on (TELEMETRY_S > 0) and the URI is usable, else None (said once)."""
+    s = getattr(cfg, "TELEMETRY_S", 0)
+    if not isinstance(s, (int, float)) or s <= 0:
+        if s:
+            log("config: TELEMETRY_S is %r, expected seconds (0: off); telemetry off" % (s,))
+        return None
+    u = getattr(cfg, "TELEMETRY_URI", None)
+    why = "is not set" if u is None else uri_error(u)
+    if why is not None:
+        log("config: TELEMETRY_URI %s; telemetry off" % why)
+        return None
+    return u
+
+
+def pm_pattern(cfg, log=print):
+    """PM_PATTERN: None (no PM), 0 or 1; anything else is said once and PM is off."""
+    p = getattr(cfg, "PM_PATTERN", None)
+    if p is None or p == 0 or p == 1:
+        return p
+    log("config: PM_PATTERN is %r, expected None, 0 or 1; PM off" % (p,))
+    return None
 
 
 class App:
     def __init__(self):
+        # the configuration is checked once: what cannot work is said here and left out, the rest runs
+        self.uris = targets(config)
+        self.tel_uri = telemetry_uri(config)
+        self.pm = pm_pattern(config)
         self.client = None
         self.obs = {}        # uri -> Observation
         self.retry = {}      # uri -> (due ticks_ms, back-off s)
@@ -45,10 +109,10 @@ class App:
                 print("net: %s; retrying in %d s" % (e, RETRY_S))
                 time.sleep(RETRY_S)
         self.client = coapcast.Client(iface=ip, leisure_ms=int(getattr(config, "LEISURE_S", 5) * 1000),
-                                      pm=PM_PATTERN)
-        if TELEMETRY_S > 0 and TELEMETRY_URI:
+                                      pm=self.pm)
+        if self.tel_uri is not None:
             self.tel_at = time.ticks_add(time.ticks_ms(), TELEMETRY_S * 1000)
-        for uri in config.OBSERVE:
+        for uri in list(self.uris):
             self.count[uri] = 0
             self.observe(uri)
 
@@ -62,16 +126,23 @@ class App:
             board.led(0)
 
         def on_end(o, reason):
-            due, backoff = self.retry.get(uri, (0, RETRY_S))
-            print("ended %s: %s; re-registering in %d s" % (uri, reason, backoff))
-            self.retry[uri] = (time.ticks_add(time.ticks_ms(), backoff * 1000), min(backoff * 2, 60))
+            self.again(uri, "ended %s: %s" % (uri, reason))
 
         try:
             self.obs[uri] = self.client.observe(uri, on_notify, on_end)
             print("observe %s" % uri)
-        except (OSError, ValueError) as e:
-            print("observe %s failed: %s" % (uri, e))
-            on_end(None, str(e))
+        except ValueError as e:  # permanent (the URI or the address it names cannot be used): once
+            print("observe %s: %s; not retried (fix OBSERVE in config.py)" % (uri, e))
+            self.uris.remove(uri)
+            self.retry.pop(uri, None)
+        except OSError as e:  # transient (name lookup, network): retried with back-off
+            self.again(uri, "observe %s failed: %s" % (uri, e))
+
+    def again(self, uri, what):
+        """Register uri again after a back-off (RETRY_S, doubling up to 60 s)."""
+        due, backoff = self.retry.get(uri, (0, RETRY_S))
+        print("%s; re-registering in %d s" % (what, backoff))
+        self.retry[uri] = (time.ticks_add(time.ticks_ms(), backoff * 1000), min(backoff * 2, 60))
 
     def telemetry(self, now):
         """The periodic report (text, Content-Format 0): uptime s, notifications received, free heap.
@@ -88,10 +159,13 @@ class App:
         body = "up=%d rx=%d free=%d" % (time.ticks_diff(now, self.t0) // 1000, sum(self.count.values()),
                                         gc.mem_free())
         try:
-            self.client.post(TELEMETRY_URI, body.encode(), done, 0, getattr(config, "TELEMETRY_CON", True))
+            self.client.post(self.tel_uri, body.encode(), done, 0, getattr(config, "TELEMETRY_CON", True))
             tel[0] += 1
-        except (OSError, ValueError) as e:
-            print("telemetry %s failed: %s" % (TELEMETRY_URI, e))
+        except ValueError as e:  # permanent: said once, telemetry off
+            print("telemetry %s: %s; telemetry off" % (self.tel_uri, e))
+            self.tel_at = None
+        except OSError as e:
+            print("telemetry %s failed: %s" % (self.tel_uri, e))
 
     def step(self):
         now = time.ticks_ms()

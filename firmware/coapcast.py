@@ -84,4 +84,7 @@ def _resolve(host, port):
         return (host, port)
     except ValueError:
         import socket
-        return addr.norm(socket.getaddrinfo(host, port, 0, 2)[0][-1])
+        try:
+            return addr.norm(socket.getaddrinfo(host, port, 0, 2)[0][-1])
+        except OSError:  # the raw "[addrinfo error -2]" / gaierror says no more than this
+            raise OSError("cannot resolve host %r" % host)

@@ -4,8 +4,8 @@
 
 The same path for real and virtual boards: for a virtual board (tools/vboard.py) PORT is its pty and
 every mpremote command is prefixed with `resume` (the unix port has no soft reset). Copies
-build/mpy/<board>/ (what `make mpy` builds), boards/<board>/board.py, the config (default
-boards/<board>/config.py, else the common template) and secrets.py if present.
+build/mpy/<board>/ (what `make mpy` builds), boards/<board>/board.py, the config (--config, else
+boards/<board>/config.py; the common template only with --template) and secrets.py if present.
 """
 import argparse
 import os
@@ -21,7 +21,7 @@ def mpremote():
     return b if os.path.exists(b) else "mpremote"
 
 
-def plan(board, out, config=None):
+def plan(board, out, config=None, template=False):
     """[(local path, remote path)] in copy order."""
     dest = os.path.join(out, board)
     files = []
@@ -33,15 +33,32 @@ def plan(board, out, config=None):
     files.append((os.path.join(bdir, "board.py"), "board.py"))
     if board != "unix":
         files.append((os.path.join(ROOT, "boards", "common", "wifi.py"), "wifi.py"))
-    cfg = config or os.path.join(bdir, "config.py")
-    if not os.path.exists(cfg):
-        cfg = os.path.join(ROOT, "boards", "common", "config_template.py")
-    files.append((cfg, "config.py"))
+    files.append((config_file(board, config, template), "config.py"))
     for s in (os.path.join(bdir, "secrets.py"), os.path.join(ROOT, "secrets.py")):
         if os.path.exists(s):
             files.append((s, "secrets.py"))
             break
     return files
+
+
+TEMPLATE = os.path.join(ROOT, "boards", "common", "config_template.py")
+
+
+def config_file(board, config=None, template=False):
+    """The file installed as config.py: --config, else boards/<board>/config.py, else (only when asked
+    for, --template) the template. ValueError (one line saying how to make one) when there is none."""
+    if config:
+        if not os.path.isfile(config):
+            raise ValueError("CONFIG=%s: no such file" % config)
+        return config
+    own = os.path.join(ROOT, "boards", board, "config.py")
+    if os.path.exists(own):
+        return own
+    if template:
+        return TEMPLATE
+    raise ValueError("no %s: make one with `cp boards/common/config_template.py %s` and set OBSERVE (or pass "
+                     "CONFIG=<file>, or TEMPLATE=1 to install the template as it is)"
+                     % (os.path.relpath(own, ROOT), os.path.relpath(own, ROOT)))
 
 
 def run(args, port, resume, timeout=120):
@@ -52,11 +69,12 @@ def run(args, port, resume, timeout=120):
     return p.stdout
 
 
-def deploy(board, port, config=None, start=True, out=None):
+def deploy(board, port, config=None, start=True, out=None, template=False):
+    config_file(board, config, template)   # refuse before building anything
     out = out or os.path.join(ROOT, "build", "mpy")
     mpy.build(out, board)
     resume = board == "unix"
-    files = plan(board, out, config)
+    files = plan(board, out, config, template)
     dirs = sorted({os.path.dirname(r) for _, r in files if os.path.dirname(r)})
     cmd = []
     if dirs:
@@ -78,10 +96,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--board", required=True, choices=sorted(mpy.ARCHES))
     ap.add_argument("--port", required=True, help="serial device, or a virtual board's pty")
-    ap.add_argument("--config", help="config file to install as config.py")
+    ap.add_argument("--config", help="config file to install as config.py (default boards/<board>/config.py)")
+    ap.add_argument("--template", action="store_true",
+                    help="no config.py of your own: install boards/common/config_template.py as it is")
     ap.add_argument("--no-start", action="store_true")
     a = ap.parse_args()
-    deploy(a.board, a.port, a.config, not a.no_start)
+    try:
+        deploy(a.board, a.port, a.config, not a.no_start, template=a.template)
+    except ValueError as e:
+        ap.exit(2, "deploy: %s\n" % e)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-# Board configuration: copy to config.py on the board (make deploy does it) and edit.
+# Board configuration: copy to boards/<board>/config.py and edit (make deploy installs that file as
+# config.py on the board; it refuses to install this template unless TEMPLATE=1).
 # Wi-Fi credentials live in secrets.py (untracked): WIFI_SSID = "..."; WIFI_PASSWORD = "..."
 
-# What to observe: full coap:// URIs of the desktop server's resources.
+# What to observe: a list of full coap:// URIs of the desktop server's resources (one string is one URI).
+# EDIT: put your desktop server's address. An entry that is not a usable coap:// URI is reported once at
+# boot and skipped; the others run.
 OBSERVE = ["coap://192.168.1.10/r"]
 
 # Group observation: the multicast group is learnt from the informative response (tp_info);

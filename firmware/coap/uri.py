@@ -1,6 +1,6 @@
 # coap://host[:port]/path?query -> (host, port, options) (RFC 7252 §6.4, simplified: no
 # percent-encoding beyond %XX, IPv6 literals in brackets).
-from coap import options
+from coap import options, addr
 
 from coap.compat import const
 
@@ -23,6 +23,20 @@ def _unq(s):
     return bytes(out).decode()
 
 
+def _host(host, uri):
+    """RFC 3986 §3.2.2 reg-name (the characters a host name can have) or a dotted IPv4 address."""
+    if not host:
+        raise ValueError("no host in %r" % uri)
+    digits = True
+    for ch in host:
+        if not (ch.isalpha() or ch.isdigit() or ch in "-._~%"):
+            raise ValueError("bad host %r in %r" % (host, uri))
+        if not (ch.isdigit() or ch == "."):
+            digits = False
+    if digits:
+        addr.parse_ip(host)  # all digits and dots: must be an IPv4 address
+
+
 def parse(uri):
     """Returns (host, port, [(Uri-Path, seg)..., (Uri-Query, q)...]). Raises ValueError."""
     if not uri.startswith("coap://"):
@@ -34,7 +48,7 @@ def parse(uri):
         if 0 <= k < cut:
             cut = k
     auth, rest = rest[:cut], rest[cut:]
-    port = _DEFAULT_PORT
+    p = None
     if auth.startswith("["):
         k = auth.find("]")
         if k < 0:
@@ -43,14 +57,20 @@ def parse(uri):
         if tail:
             if not tail.startswith(":"):
                 raise ValueError("bad authority in %r" % uri)
-            port = int(tail[1:])
+            p = tail[1:]
+        addr.parse_ip(host)  # ValueError("bad IP address ...")
     else:
         host = auth
         if ":" in auth:
-            host, p = auth.split(":")
-            port = int(p)
-    if not host or not 0 < port <= 0xFFFF:
-        raise ValueError("bad host or port in %r" % uri)
+            host, p = auth.split(":", 1)
+            if ":" in p:
+                raise ValueError("an IPv6 address goes in brackets: %r" % uri)
+        _host(host, uri)
+    port = _DEFAULT_PORT
+    if p:  # "host:" is the default port (RFC 3986 §3.2.3)
+        port = int(p) if p.isdigit() else 0
+        if not 0 < port <= 0xFFFF:
+            raise ValueError("bad port %r in %r (expected 1..65535)" % (p, uri))
     opts = []
     query = ""
     if "?" in rest:
