@@ -1,0 +1,9 @@
+"""coapcast forward proxy: RFC 7252 §5.7 forwarding, RFC 7641 §5 observation through a proxy, and
+group observations through proxies (draft-tiloca-core-observe-multicast-notifications-04 §8).
+
+  route.py     where a request goes, which options travel (Proxy-Uri / Proxy-Scheme, unsafe options)
+  exchange.py  the server side towards clients: dedup, piggybacked/separate answers, CON retransmission
+  core.py      ProxyCore (sans-I/O): the upstream coap.client.Client, targets and their observers
+  driver.py    asyncio: one socket, one per joined group, the clock, names
+  __main__.py  the CLI
+"""

@@ -1,0 +1,182 @@
+"""The thin asyncio driver around ProxyCore: ONE UDP socket for clients and servers (the proxy's
+PRX_ADDR:PRX_PORT), one socket per group the core needs (joined with coap.driver.join, the board's
+own; closed, hence left, as soon as the core stops using the group), the clock and the timer.
+Name resolution for Proxy-Uri hosts is here too (a static table, optionally the system resolver)."""
+import asyncio
+import logging
+import socket
+
+from coap import addr
+from coap import driver as fwdriver
+from tools.util import now_ms
+
+log = logging.getLogger("coapcast.proxy")
+
+
+class Names:
+    """resolve(name) -> (address, port or None) or None: `table` {name: (address, port|None)} first,
+    then (dns=True) the system resolver, cached. IP literals never come here."""
+
+    def __init__(self, table=None, dns=False):
+        self.table = dict(table or {})
+        self.dns = dns
+
+    def __call__(self, name):
+        hit = self.table.get(name)
+        if hit is not None or not self.dns:
+            return hit
+        try:
+            info = socket.getaddrinfo(name, None, 0, socket.SOCK_DGRAM)
+        except (OSError, UnicodeError):
+            return None
+        if not info:
+            return None
+        self.table[name] = (info[0][4][0].split("%")[0], None)
+        return self.table[name]
+
+
+class _Proto(asyncio.DatagramProtocol):
+    def __init__(self, drv, group):
+        self.drv = drv
+        self.group = group
+
+    def datagram_received(self, data, src):
+        self.drv.feed(data, src, self.group)
+
+    def error_received(self, exc):  # e.g. ICMP port unreachable from a client that went away
+        self.drv.socket_errors += 1
+        log.debug("socket error: %s", exc)
+
+
+class ProxyDriver:
+    def __init__(self, core, bind=("0.0.0.0", 5683), mc_if=None, ifindex=0, status_every=10.0, on_send=None):
+        self.core = core
+        self.bind = bind
+        if mc_if is None:
+            mc_if = "127.0.0.1" if bind[0].startswith("127.") else "0.0.0.0"  # loopback: NOTES.md
+        self.mc_if = mc_if
+        self.ifindex = ifindex
+        self.status_every = status_every
+        self.on_send = on_send          # callback(buf, dst) (tests, benchmarks)
+        self.transport = None
+        self.mc = {}                    # (GRP_ADDR, GRP_PORT) -> transport
+        self.socket_errors = 0
+        self.join_errors = 0
+        self._timer = None
+        self._status = None
+
+    @property
+    def port(self):
+        return self.transport.get_extra_info("sockname")[1]
+
+    async def start(self):
+        loop = asyncio.get_running_loop()
+        s = socket.socket(socket.AF_INET6 if ":" in self.bind[0] else socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(self.bind)
+        s.setblocking(False)
+        self.transport, _ = await loop.create_datagram_endpoint(lambda: _Proto(self, None), sock=s)
+        log.info("proxy listening on %s:%d%s", self.bind[0], self.port,
+                 " (next hop %s:%d)" % self.core.cfg.next_hop if self.core.cfg.next_hop else "")
+        if self.status_every:
+            self._status = loop.call_later(self.status_every, self._status_line)
+        return self
+
+    def feed(self, data, src, group):
+        self.core.receive(data, addr.norm(src), now_ms(), group)
+        self.flush()
+
+    def flush(self):
+        t = self.transport
+        for buf, dst in self.core.take():
+            if self.on_send is not None:
+                self.on_send(buf, dst)
+            if t is not None and not t.is_closing():
+                t.sendto(buf, dst)
+        self.sync_groups()
+        self._reschedule()
+
+    def sync_groups(self):
+        """Join the groups the core needs, leave the others (closing the socket drops the membership)."""
+        want = self.core.groups
+        loop = asyncio.get_running_loop()
+        for g in want:
+            if g in self.mc:
+                continue
+            try:
+                s = fwdriver.join(g, self.mc_if, self.ifindex)
+                s.setblocking(False)
+            except OSError as e:
+                self.join_errors += 1
+                log.warning("cannot join %s:%d: %s", g[0], g[1], e)
+                continue
+            self.mc[g] = _GroupSocket(self, s, g, loop)
+            log.info("joined %s:%d", g[0], g[1])
+        for g in list(self.mc):
+            if g not in want:
+                self.mc.pop(g).close()
+                log.info("left %s:%d", g[0], g[1])
+
+    def _reschedule(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        d = self.core.next_deadline()
+        if d is None or self.transport is None:
+            return
+        self._timer = asyncio.get_running_loop().call_later(max(d - now_ms(), 0) / 1000.0, self._fire)
+
+    def _fire(self):
+        self._timer = None
+        self.core.tick(now_ms())
+        self.flush()
+
+    def _status_line(self):
+        st = self.core.status()
+        s = st["stats"]
+        log.info("status: %d targets, %d observers, groups %s | rx %d tx %d notif in %d out %d | bad %d",
+                 len(st["targets"]), sum(t["observers"] for t in st["targets"]), ",".join(st["groups"]) or "-",
+                 s["rx"], s["tx"], s["notifications_in"], s["notifications_out"],
+                 sum(s[k] for k in ("malformed", "bad_request", "unsafe_option", "unsupported_scheme", "not_proxied")))
+        self._status = asyncio.get_running_loop().call_later(self.status_every, self._status_line)
+
+    async def stop(self):
+        """Tell the observers, deregister upstream, leave every group, close."""
+        if self.transport is None:
+            return
+        self.core.shutdown(now_ms())
+        self.flush()
+        for h in (self._timer, self._status):
+            if h is not None:
+                h.cancel()
+        self._timer = self._status = None
+        await asyncio.sleep(0)
+        for g in list(self.mc):
+            self.mc.pop(g).close()
+        self.transport.close()
+        self.transport = None
+
+
+class _GroupSocket:
+    """A joined group socket read through the event loop (add_reader: no second transport layer)."""
+
+    def __init__(self, drv, sock, group, loop):
+        self.sock = sock
+        self.loop = loop
+        loop.add_reader(sock.fileno(), self._read, drv, group)
+
+    def _read(self, drv, group):
+        while True:
+            try:
+                data, src = self.sock.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            drv.feed(data, src, group)
+
+    def close(self):
+        try:
+            self.loop.remove_reader(self.sock.fileno())
+        except (ValueError, OSError):
+            pass
+        self.sock.close()
