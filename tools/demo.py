@@ -15,13 +15,12 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tools.util import ROOT, free_port
 PY = sys.executable
 BIN = os.path.dirname(PY)
 GROUP = "224.0.1.187"
@@ -32,14 +31,6 @@ _print_lock = threading.Lock()
 def say(who, line):
     with _print_lock:
         print("[%5.1fs] %-7s| %s" % (time.time() - T0, who, line), flush=True)
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Proc:

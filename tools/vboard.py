@@ -18,12 +18,7 @@ import sys
 import termios
 import tty
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def micropython_bin():
-    b = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return b if os.path.exists(b) else "micropython"
+from tools.util import micropython_bin
 
 
 def _raw(fd):
