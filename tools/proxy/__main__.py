@@ -30,7 +30,7 @@ def _hostmap(s):
         raise argparse.ArgumentTypeError("expected NAME=ADDR[:PORT], got %r" % (s,))
     if target.startswith("[") or target.count(":") == 1:
         try:
-            h, p = cli.hostport(target)
+            h, p = cli.hostport()(target)
         except argparse.ArgumentTypeError:
             raise argparse.ArgumentTypeError("expected NAME=ADDR[:PORT] (numeric address), got %r" % (s,))
         return name.lower(), (h, p)
@@ -56,7 +56,7 @@ def parser():
     a("--mc-if", type=cli.ip, help="IPv4 address group joins go out on (127.0.0.1 on loopback; default: "
                                    "127.0.0.1 when bound to loopback, else any)")
     a("--ifindex", type=cli.number(0, None, True), default=0, help="IPv6 interface index for group joins")
-    a("--next-hop", type=cli.hostport, help="HOST:PORT of the next proxy towards the servers (a chain: "
+    a("--next-hop", type=cli.hostport(), help="HOST:PORT of the next proxy towards the servers (a chain: "
                                             "only the proxy adjacent to the origin joins groups, §8)")
     a("--host", type=_hostmap, action="append", default=[], metavar="NAME=ADDR[:PORT]",
       help="resolve a Proxy-Uri host name (repeatable); the name still goes upstream in Uri-Host")
@@ -89,6 +89,7 @@ def parser():
     a("--status-every", type=cli.number(0, None), default=10.0, help="status line period in s (10; 0 = off)")
     a("--duration", type=cli.number(0, None), default=0, help="exit after S s (0 = until Ctrl-C)")
     a("--stats-json", metavar="PATH", help="at exit, write the counters and targets as JSON")
+    a("--trace", metavar="PATH", help="write every datagram in and out as a JSON line (dir, peer, group, data hex)")
     a("--seed", type=int, help="random seed (tokens, Message IDs, Observe offsets)")
     a("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return p
@@ -100,10 +101,15 @@ def validate(args):
         raise ValueError("--pm, --pm-forward and --pm-strip exclude each other")
     if args.next_hop and (args.next_hop[0], args.next_hop[1]) == (args.bind, args.port):
         raise ValueError("--next-hop %s:%d is this proxy itself" % args.next_hop)
-    if args.stats_json and not os.path.isdir(os.path.dirname(os.path.abspath(args.stats_json))):
-        raise ValueError("--stats-json %s: no such directory" % args.stats_json)
+    for name in ("stats_json", "trace"):
+        path = getattr(args, name)
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise ValueError("--%s %s: no such directory" % (name.replace("_", "-"), path))
     if any(x is not None for x in (args.mrfd, args.ltmr, args.pm_option, args.cf_informative)):
-        o.configure(mrfd=args.mrfd, ltmr=args.ltmr, pm=args.pm_option, cf_informative=args.cf_informative)
+        try:
+            o.configure(mrfd=args.mrfd, ltmr=args.ltmr, pm=args.pm_option, cf_informative=args.cf_informative)
+        except ValueError as e:
+            raise ValueError("--mrfd/--ltmr/--pm-option/--cf-informative: %s" % e)
 
 
 def build(args):
@@ -119,7 +125,8 @@ def build(args):
         pm = ProxyPM(pattern=args.pm, mode="collaborating" if args.pm is not None else
                      "forward" if args.pm_forward else "strip")
     core = ProxyCore(cfg, rng=random.Random(args.seed), resolve=Names(dict(args.host), args.dns), pm=pm)
-    return core, ProxyDriver(core, (args.bind, args.port), args.mc_if, args.ifindex, args.status_every)
+    trace = open(args.trace, "w") if args.trace else None
+    return core, ProxyDriver(core, (args.bind, args.port), args.mc_if, args.ifindex, args.status_every, trace=trace)
 
 
 async def amain(args):

@@ -3,6 +3,7 @@ PRX_ADDR:PRX_PORT), one socket per group the core needs (joined with coap.driver
 own; closed, hence left, as soon as the core stops using the group), the clock and the timer.
 Name resolution for Proxy-Uri hosts is here too (a static table, optionally the system resolver)."""
 import asyncio
+import json
 import logging
 import socket
 
@@ -49,8 +50,10 @@ class _Proto(asyncio.DatagramProtocol):
 
 
 class ProxyDriver:
-    def __init__(self, core, bind=("0.0.0.0", 5683), mc_if=None, ifindex=0, status_every=10.0, on_send=None):
+    def __init__(self, core, bind=("0.0.0.0", 5683), mc_if=None, ifindex=0, status_every=10.0, on_send=None,
+                 trace=None):
         self.core = core
+        self.trace = trace              # a text file: one JSON line per datagram in and out (tests, debugging)
         self.bind = bind
         if mc_if is None:
             mc_if = "127.0.0.1" if bind[0].startswith("127.") else "0.0.0.0"  # loopback: NOTES.md
@@ -82,14 +85,24 @@ class ProxyDriver:
         return self
 
     def feed(self, data, src, group):
-        self.core.receive(data, addr.norm(src), now_ms(), group)
+        src = addr.norm(src)
+        if self.trace is not None:
+            self._trace("in", src, group, data)
+        self.core.receive(data, src, now_ms(), group)
         self.flush()
+
+    def _trace(self, way, peer, group, data):
+        self.trace.write(json.dumps({"t": now_ms(), "dir": way, "peer": list(peer),
+                                     "group": list(group) if group else None, "data": bytes(data).hex()}) + "\n")
+        self.trace.flush()
 
     def flush(self):
         t = self.transport
         for buf, dst in self.core.take():
             if self.on_send is not None:
                 self.on_send(buf, dst)
+            if self.trace is not None:
+                self._trace("out", dst, None, buf)
             if t is not None and not t.is_closing():
                 t.sendto(buf, dst)
         self.sync_groups()
