@@ -13,7 +13,8 @@ from tools.fuzz import engine, corpus, targets
 from coap import msg, client, inforespenc, cborenc
 from coap import options as o
 
-SHORT = {"msg": 4000, "cbor": 4000, "inforesp": 4000, "client": 2500, "clientseq": 1500, "server": 4000, "pm": 1500}
+SHORT = {"msg": 4000, "cbor": 4000, "inforesp": 4000, "client": 2500, "clientseq": 1500, "server": 4000, "pm": 1500,
+         "oscoreopt": 4000, "unprotect": 3000}
 
 
 @pytest.mark.parametrize("name", targets.NAMES)

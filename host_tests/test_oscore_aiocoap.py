@@ -36,10 +36,7 @@ AALG = {cose.EDDSA: ao.Ed25519(), cose.ES256: ao.ECDSA_SHA256_P256()}
 
 
 def _cred(alg, priv):
-    pub = signer(alg, priv)[1]
-    if alg == cose.EDDSA:
-        return cborenc.dumps({8: {1: {1: 1, 3: -8, -1: 6, -2: pub}}})
-    return cborenc.dumps({8: {1: {1: 2, 3: -7, -2: pub[1:33], -3: pub[33:]}}})
+    return oscore_keys.credential(alg, priv)
 
 
 def _apriv(alg, priv):

@@ -40,23 +40,28 @@ def _id(k):
     return cose.piv_bytes(k)  # minimal big-endian, the same shape as a Partial IV
 
 
-def keypair(alg):
-    """(private key bytes, CCS credential bytes) for alg (cose.EDDSA or cose.ES256), in the CWT Claims
-    Set form aiocoap writes (kccs)."""
+def credential(alg, private_key):
+    """The CCS credential of a raw private key (Ed25519 seed, P-256 d), in the CWT Claims Set form
+    aiocoap writes (kccs): {8: {1: COSE_Key}}."""
     from tools.oscore_group import signer
+    pub = signer(alg, private_key)[1]
+    if alg == cose.EDDSA:
+        key = {1: 1, 3: cose.EDDSA, -1: 6, -2: pub}                # OKP, EdDSA, Ed25519, x
+    else:
+        key = {1: 2, 3: cose.ES256, -2: pub[1:33], -3: pub[33:]}   # EC2, ES256, x, y
+    return cborenc.dumps({8: {1: key}})
+
+
+def keypair(alg):
+    """(private key bytes, CCS credential) of a new key pair for alg (cose.EDDSA or cose.ES256)."""
     if alg == cose.EDDSA:
         priv = secrets.token_bytes(32)
-        pub = signer(alg, priv)[1]
-        key = {1: 1, 3: cose.EDDSA, -1: 6, -2: pub}       # OKP, EdDSA, Ed25519, x
     elif alg == cose.ES256:
         from cryptography.hazmat.primitives.asymmetric import ec
-        d = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
-        priv = d.to_bytes(32, "big")
-        pub = signer(alg, priv)[1]
-        key = {1: 2, 3: cose.ES256, -2: pub[1:33], -3: pub[33:]}  # EC2, ES256, x, y
+        priv = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value.to_bytes(32, "big")
     else:
         raise ValueError("unsupported signature algorithm %r" % (alg,))
-    return priv, cborenc.dumps({8: {1: key}})
+    return priv, credential(alg, priv)
 
 
 def generate(clients=("c1", "c2"), alg=cose.EDDSA, gid=None, name="myGroup", join_uri=None, as_uri=None,

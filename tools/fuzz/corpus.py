@@ -221,5 +221,8 @@ def pm_inputs():
 
 
 def corpus(target):
+    if target in ("oscoreopt", "unprotect"):  # in their own module: this one also loads on MicroPython
+        from tools.fuzz import corpus_oscore
+        return corpus_oscore.corpus(target)
     return {"msg": messages, "cbor": cbor_items, "inforesp": inforesp_payloads, "client": client_inputs,
             "clientseq": clientseq_inputs, "server": server_inputs, "pm": pm_inputs}[target]()

@@ -14,6 +14,9 @@ in ALLOWED[name]; any other exception, or a broken invariant (AssertionError), i
             traditional observers, 64 peers), tick(); its internal-error counter must stay 0
   pm        the PM measurer: Meter.rx and PMEndpoint.rx/tx with random values and times, then every
             report accessor
+  oscoreopt cose.parse_option (the OSCORE option, RFC 8613 §6.1); what parses re-encodes to itself
+  unprotect OSCORE and Group OSCORE verification (coap.oscore, coap.grouposcore, see OscoreTarget):
+            a rejection moves exactly one counter, an accepted message rebuilds to a valid datagram
 
 Client/server inputs: a control byte then the datagram (see client_target / server_target).
 """
@@ -23,6 +26,7 @@ import random
 from coap import msg, cbor, cborenc, inforesp, inforespenc, client, pm, pmmeasure
 from coap import options as o
 from tools.fuzz import corpus as C
+from tools.fuzz import corpus_oscore as CO
 
 SRV = ("192.0.2.10", 5683)
 GRP = ("233.252.0.23", 5683)
@@ -291,6 +295,65 @@ def pm_target(data):
         e.lines()
 
 
+# ---------------------------------------------------------------- OSCORE / Group OSCORE
+def oscoreopt_target(data):
+    from coap import cose
+    piv, ctx, kid, group = cose.parse_option(data)
+    assert cose.option(piv, ctx, kid, group) == bytes(data), "OSCORE option round trip"
+
+
+class OscoreTarget:
+    """Control byte, then a datagram. ctl & 3: 0 a request at the server's OSCORE context, 1 a response
+    at the client's (a fresh Binding to its request PIV 0), 2 a group-mode request at a board's group
+    context, 3 a group-mode response bound to the phantom request (PIV 501); ctl & 4: replay check on
+    (requests) / the Pending stepped one unit at a time (group responses). Keys: corpus_oscore.OSC_*."""
+
+    def __init__(self):
+        from coap import oscore, grouposcore
+        from tools.oscore_group import crypto_verifier
+        from tools.oscore_keys import credential
+        self.oscore = oscore
+        self.srv = oscore.Context(CO.OSC_SECRET, CO.OSC_SRV, CO.OSC_CLI)
+        self.cli = oscore.Context(CO.OSC_SECRET, CO.OSC_CLI, CO.OSC_SRV)
+        self.grp = grouposcore.GroupContext(CO.OSC_GID, CO.OSC_SECRET, {CO.OSC_GSRV: credential(-8, CO.OSC_GKEY)},
+                                            sender_id=CO.OSC_CLI, verifier=crypto_verifier)
+        self.m = msg.Msg()
+
+    def __call__(self, data):
+        if not data:
+            return
+        ctl = data[0]
+        m = self.m.decode(data[1:])  # DecodeError: not a CoAP message at all (the codec's own target)
+        kind = ctl & 3
+        ctx = (self.srv, self.cli, self.grp, self.grp)[kind]
+        before = ctx.stats.total()
+        B = self.oscore.Binding
+        if kind == 0:
+            r = self.srv.unprotect_request(m, replay=ctl & 4 != 0)
+        elif kind == 1:
+            r = self.cli.unprotect_response(m, B(CO.OSC_CLI, b"\x00"))
+        elif kind == 2:
+            r = self.grp.unprotect_request(m, replay=ctl & 4 != 0)
+        elif ctl & 4:
+            w = self.grp.start_response(m, B(CO.OSC_GSRV, CO.OSC_PHANTOM_PIV, CO.OSC_GID))
+            r = None
+            if w is not None:
+                while r is None:
+                    r = w.step(1)
+                r = r or None
+        else:
+            r = self.grp.unprotect_response(m, B(CO.OSC_GSRV, CO.OSC_PHANTOM_PIV, CO.OSC_GID))
+        after = ctx.stats.total()
+        if r is None:
+            assert after == before + 1, "a rejection must be counted once"
+            return
+        assert after == before, "an accepted message must not be counted as rejected"
+        plain = r[0] if kind in (0, 2) else r
+        p = msg.decode(plain)
+        assert (1 <= p.code <= 31) == (kind in (0, 2)), "request/response code kept apart"
+        assert not p.has(9), "no OSCORE option in the plain message"
+
+
 # what each target may raise (its documented errors)
 ALLOWED = {
     "msg": (msg.DecodeError,),
@@ -300,14 +363,18 @@ ALLOWED = {
     "clientseq": (),
     "server": (),
     "pm": (),
+    "oscoreopt": (msg.DecodeError,),
+    "unprotect": (msg.DecodeError,),
 }
 
 
 def target(name):
     if name == "server":
         return ServerTarget()
+    if name == "unprotect":
+        return OscoreTarget()
     return {"msg": msg_target, "cbor": cbor_target, "inforesp": inforesp_target, "client": client_target,
-            "clientseq": clientseq_target, "pm": pm_target}[name]
+            "clientseq": clientseq_target, "pm": pm_target, "oscoreopt": oscoreopt_target}[name]
 
 
-NAMES = ("msg", "cbor", "inforesp", "client", "clientseq", "server", "pm")
+NAMES = ("msg", "cbor", "inforesp", "client", "clientseq", "server", "pm", "oscoreopt", "unprotect")
