@@ -18,7 +18,7 @@ import os
 import random
 import socket
 
-from coap import msg, options
+from coap import msg, pm
 from coap.pmmeasure import Meter
 from tools.util import now_ms
 
@@ -176,9 +176,9 @@ class Relay:
         m = self.m
         try:
             m.decode(data)
-            ln = m.opt_len(options.PM)
-            if ln >= 0:
-                f.meters[d].rx(m.uint(options.PM, 0) if ln <= 1 else -1, now_ms())
+            v = pm.value_of(m)
+            if v is not None:
+                f.meters[d].rx(v, now_ms())
             elif m.code:  # empty ACK/RST carry no options: not part of the marked flow
                 f.meters[d].rx(None, now_ms())
         except msg.DecodeError:
