@@ -6,7 +6,7 @@ import random
 import subprocess
 import sys
 
-from coap import msg, pm as pmod
+from coap import msg, feedback, pm as pmod
 from coap import options as o
 from coap.pm import PMEndpoint
 from tools.server.core import ServerCore, Config
@@ -30,7 +30,7 @@ def reg(mid=1, tok=b"\x4a", path="r", mtype=msg.CON, extra=()):
 
 
 def confirmation(mid, path="r"):
-    return reg(mid, b"\x01", path, msg.NON, [(o.MRFD, None), (o.NO_RESPONSE, o.NO_RESPONSE_ALL)])
+    return feedback.request(mid, b"\x01", [(o.URI_PATH, path)])   # §5.1, as the board sends it
 
 
 # ---------------------------------------------------------------- the run report

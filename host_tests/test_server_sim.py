@@ -2,8 +2,10 @@
 import os
 import statistics
 
-from tools.sim_counting import simulate, respond_to, main
 import random
+
+from coap.feedback import respond_to
+from tools.sim_counting import simulate, main
 
 
 def test_respond_to_matches_b1_probability():

@@ -9,22 +9,13 @@ multicast notification reaching each client and to each confirmation.
 import argparse
 import random
 
-from coap import msg
+from coap import msg, feedback
 from coap import options as o
 from tools.server.core import ServerCore, Config
 from tools.server.resources import Resource
 
 GRP = ("224.0.1.187", 5683)
 LEISURE_MS = 5000
-
-
-def respond_to(q, rng):
-    """B.2: respond iff the low Q bits of random draws are all zero (same law as B.1's I == 0)."""
-    while q >= 32:
-        if rng.getrandbits(32) != 0:
-            return False
-        q -= 32
-    return q == 0 or rng.getrandbits(q) == 0
 
 
 def simulate(n, loss=0.0, rounds=5, m=32, d=4, start=None, seed=1, wait_ms=LEISURE_MS + 1000, max_notifs=400):
@@ -50,15 +41,14 @@ def simulate(n, loss=0.0, rounds=5, m=32, d=4, start=None, seed=1, wait_ms=LEISU
         for c in range(n):                 # every live client draws (B.1/B.2)
             if loss and rng.random() < loss:
                 continue                   # notification lost on the way to this client
-            if respond_to(q, rng):
+            if feedback.respond_to(q, rng):    # the board's own draw (Appendix B.2)
                 if loss and rng.random() < loss:
                     continue               # confirmation lost
                 arrivals.append((rng.random() * LEISURE_MS, c))
         arrivals.sort()
         for t, c in arrivals:
             mid = (mid + 1) & 0xFFFF
-            req = msg.encode(msg.NON, msg.GET, mid, b"\x02", [(o.OBSERVE, 0), (o.URI_PATH, "r"), (o.MRFD, None),
-                                                            (o.NO_RESPONSE, o.NO_RESPONSE_ALL)])
+            req = feedback.request(mid, b"\x02", [(o.URI_PATH, "r")])   # the board's own confirmation (§5.1)
             core.receive(req, ("10.%d.%d.%d" % (c >> 16 & 255, c >> 8 & 255, c & 255), 5683), now + int(t))
         now += wait_ms
         cancelled = core.tick(now)
