@@ -10,8 +10,9 @@
 # column j + t*e is read from sub-table t at doubling step j. Even k: [k+1]P - P.
 #
 # A curve supplies an object `c` with: c.dbl(Q), c.add(Q, R) (projective), c.neg(Q), c.norm(points) ->
-# table entries (affine, in the curve's addition-friendly form), c.madd(Q, entry, neg),
-# c.lift(entry, neg) -> projective.
+# a table (the points affine, in the curve's addition-friendly form, packed), c.madd(Q, table, i, neg,
+# dbl_next) (Q + or - entry i; dbl_next: only a doubling reads the result, which may then skip what
+# doublings do not use), c.lift(table, i, neg) -> projective.
 
 
 def shape(bits, h, v):
@@ -40,8 +41,8 @@ def recode(k, h, d):
 
 
 def build_steps(c, p, h, v, bits, out):
-    """Generator (None per point operation) that appends the v * 2**(h-1) table entries of the
-    projective point p to the list out, sub-table after sub-table."""
+    """Generator (None per point operation) that appends to the list out the table of the projective
+    point p: v * 2**(h-1) entries, sub-table after sub-table, then p itself."""
     d, e = shape(bits, h, v)
     half = 1 << (h - 1)
     # the bases 2**(t*e + i*d) P (i < h) and their doubles (i < h - 1), from one doubling chain
@@ -74,14 +75,14 @@ def build_steps(c, p, h, v, bits, out):
                 yield None
         proj.extend(tab[:half])
     want = None
-    out.extend(c.norm(proj))
+    proj.append(p)
+    out.append(c.norm(proj))
     yield None
 
 
 def mul2_steps(c, tabs, ks, h, v, bits, res):
     """Generator (None per point operation): res[0] = sum of [k]P over the pairs (table of P, k) in
-    zip(tabs, ks), each table from build_steps with the same h, v, bits; each tabs[i] is (entries,
-    entry of P alone) and each k is an int in [0, 2**bits)."""
+    zip(tabs, ks), each table from build_steps with the same h, v, bits, each k an int in [0, 2**bits)."""
     d, e = shape(bits, h, v)
     half = 1 << (h - 1)
     codes = []
@@ -91,23 +92,24 @@ def mul2_steps(c, tabs, ks, h, v, bits, res):
         codes.append(recode(k if odd else k + 1, h, d))
         fix.append(not odd)
     q = None
+    nb = len(ks)
+    last = (nb - 1, v - 1)
     for j in range(e - 1, -1, -1):
         if q is not None:
             q = c.dbl(q)
             yield None
-        for b in range(len(ks)):
-            ent = tabs[b][0]
+        for b in range(nb):
+            tab = tabs[b]
             cd = codes[b]
             for t in range(v):
                 x = cd[j + t * e]
-                tp = ent[t * half + (x & 0x7F)]
                 if q is None:
-                    q = c.lift(tp, x & 0x80)
+                    q = c.lift(tab, t * half + (x & 0x7F), x & 0x80)
                 else:
-                    q = c.madd(q, tp, x & 0x80)
+                    q = c.madd(q, tab, t * half + (x & 0x7F), x & 0x80, j and (b, t) == last)
                 yield None
-    for b in range(len(ks)):
+    for b in range(nb):
         if fix[b]:
-            q = c.madd(q, tabs[b][1], 1)
+            q = c.madd(q, tabs[b], v * half, 1, False)
             yield None
     res[0] = q

@@ -19,58 +19,115 @@ _D2 = const(16295367250680780974490674513165176452449235426866156013048779062215
 _I = const(19681161376707505956807079304988542015446066515923890162744021073123829784752)  # sqrt(-1)
 _BX = const(15112221349535400772501151409588531511454012693041857206046113283949847762202)
 _BY = const(46316835694926478169428394003475163141307993866256225615783033603165251855960)
+_M = const((1 << 255) - 1)
 _BITS = const(253)             # scalars are below L < 2**253
 # comb shape: h teeth, v sub-tables (a table is v * 2**(h-1) entries per base; see coap.comb)
 COMB_H = 5
 COMB_V = 2
 
 
+# Field arithmetic mod p = 2**255 - 19 without `%` in the loop (a 512 % 256-bit mpz division costs two
+# multiplications): fold(x) = (x & _M) + 19 * (x >> 255) = x (mod p). Coordinates of projective points
+# are kept below 2**256 in magnitude (two folds after the products that make them), intermediate
+# products get one fold (below 2**264); table entries and results are fully reduced.
+
+
+def _mul(a, b):
+    """a * b folded twice: below 2**256 in magnitude for |a|, |b| < 2**268."""
+    m = _M
+    x = a * b
+    x = (x & m) + 19 * (x >> 255)
+    return (x & m) + 19 * (x >> 255)
+
+
+def _sqn(x, n):
+    """x**(2**n) for |x| < 2**256, below 2**256 in magnitude: the second fold every other squaring
+    (one fold leaves < 2**262; its square, folded once, < 2**273; folded again, < 2**256)."""
+    m = _M
+    for i in range(n):
+        x = x * x
+        x = (x & m) + 19 * (x >> 255)
+        if i & 1:
+            x = (x & m) + 19 * (x >> 255)
+    if n & 1:
+        x = (x & m) + 19 * (x >> 255)
+    return x
+
+
+def _inv(z):
+    """z**(p-2) mod p by the addition chain of ref10's fe_invert: 254 squarings, 11 multiplications."""
+    z2 = _sqn(z, 1)
+    z9 = _mul(_sqn(z2, 2), z)
+    z11 = _mul(z9, z2)
+    z5 = _mul(_sqn(z11, 1), z9)              # z**(2**5 - 1)
+    z10 = _mul(_sqn(z5, 5), z5)
+    z20 = _mul(_sqn(z10, 10), z10)
+    z50 = _mul(_sqn(_mul(_sqn(z20, 20), z20), 10), z10)
+    z100 = _mul(_sqn(z50, 50), z50)
+    z250 = _mul(_sqn(_mul(_sqn(z100, 100), z100), 50), z50)
+    return _mul(_sqn(z250, 5), z11) % _P
+
+
 class Ops:
-    """The point operations coap.comb drives."""
+    """The point operations coap.comb drives. Tables are bytes: 96 per entry, y+x, y-x, 2d*x*y,
+    32 bytes little-endian each."""
 
     @staticmethod
     def dbl(q):
         # dbl-2008-hwcd, a = -1 (signs of E, G, F, H flipped together)
         x, y, z, _ = q
-        p = _P
-        a = x * x % p
-        b = y * y % p
+        m = _M
+        a = x * x
+        a = (a & m) + 19 * (a >> 255)
+        b = y * y
+        b = (b & m) + 19 * (b >> 255)
         s = x + y
+        s = s * s
+        c = z * z
         h = a + b
-        e = h - s * s % p
+        e = h - ((s & m) + 19 * (s >> 255))
         g = a - b
-        f = 2 * z * z % p + g
-        return (e * f % p, g * h % p, f * g % p, e * h % p)
+        f = ((c & m) + 19 * (c >> 255)) * 2 + g
+        return (_mul(e, f), _mul(g, h), _mul(f, g), _mul(e, h))
 
     @staticmethod
     def add(q, r):
         # add-2008-hwcd-3, k = 2d
         x1, y1, z1, t1 = q
         x2, y2, z2, t2 = r
-        p = _P
-        a = (y1 - x1) * (y2 - x2) % p
-        b = (y1 + x1) * (y2 + x2) % p
-        c = t1 * t2 % p * _D2 % p
-        d = 2 * z1 * z2 % p
+        m = _M
+        a = (y1 - x1) * (y2 - x2)
+        b = (y1 + x1) * (y2 + x2)
+        c = t1 * t2
+        c = ((c & m) + 19 * (c >> 255)) * _D2
+        d = z1 * z2
+        d = ((d & m) + 19 * (d >> 255)) * 2
+        a = (a & m) + 19 * (a >> 255)
+        b = (b & m) + 19 * (b >> 255)
+        c = (c & m) + 19 * (c >> 255)
         e = b - a
         f = d - c
         g = d + c
         h = b + a
-        return (e * f % p, g * h % p, f * g % p, e * h % p)
+        return (_mul(e, f), _mul(g, h), _mul(f, g), _mul(e, h))
 
     @staticmethod
-    def madd(q, ent, neg):
-        # madd-2008-hwcd-3 with an affine entry (y+x, y-x, 2dxy); -entry = (y-x, y+x, -2dxy)
+    def madd(q, tab, i, neg, dbl_next=False):
+        # madd-2008-hwcd-3 with entry i (y+x, y-x, 2dxy); -entry = (y-x, y+x, -2dxy). dbl ignores T.
         x, y, z, t = q
-        p = _P
+        m = _M
+        o = i * 96
+        yp = int.from_bytes(tab[o:o + 32], "little")
+        ym = int.from_bytes(tab[o + 32:o + 64], "little")
         if neg:
-            ym, yp, k = ent
-        else:
-            yp, ym, k = ent
-        a = (y - x) * ym % p
-        b = (y + x) * yp % p
-        c = t * k % p
-        d = 2 * z
+            yp, ym = ym, yp
+        a = (y - x) * ym
+        b = (y + x) * yp
+        c = t * int.from_bytes(tab[o + 64:o + 96], "little")
+        a = (a & m) + 19 * (a >> 255)
+        b = (b & m) + 19 * (b >> 255)
+        c = (c & m) + 19 * (c >> 255)
+        d = z + z
         e = b - a
         h = b + a
         if neg:
@@ -79,11 +136,11 @@ class Ops:
         else:
             f = d - c
             g = d + c
-        return (e * f % p, g * h % p, f * g % p, e * h % p)
+        return (_mul(e, f), _mul(g, h), _mul(f, g), None if dbl_next else _mul(e, h))
 
     @staticmethod
-    def lift(ent, neg):
-        return Ops.madd((0, 1, 1, 0), ent, neg)
+    def lift(tab, i, neg):
+        return Ops.madd((0, 1, 1, 0), tab, i, neg, False)
 
     @staticmethod
     def neg(q):
@@ -91,23 +148,26 @@ class Ops:
 
     @staticmethod
     def norm(pts):
-        """Projective points -> affine entries, one inversion for all (Montgomery's trick)."""
+        """Projective points -> a table, one inversion for all (Montgomery's trick)."""
         p = _P
         pre = []
         acc = 1
         for q in pts:
             pre.append(acc)
             acc = acc * q[2] % p
-        inv = pow(acc, p - 2, p)
-        out = [None] * len(pts)
+        inv = _inv(acc)
+        out = bytearray(96 * len(pts))
         for i in range(len(pts) - 1, -1, -1):
             x, y, z, _ = pts[i]
             zi = inv * pre[i] % p
             inv = inv * z % p
             x = x * zi % p
             y = y * zi % p
-            out[i] = ((y + x) % p, (y - x) % p, x * y % p * _D2 % p)
-        return out
+            o = 96 * i
+            out[o:o + 32] = ((y + x) % p).to_bytes(32, "little")
+            out[o + 32:o + 64] = ((y - x) % p).to_bytes(32, "little")
+            out[o + 64:o + 96] = (x * y % p * _D2 % p).to_bytes(32, "little")
+        return bytes(out)
 
 
 def decode(s):
@@ -140,7 +200,7 @@ def decode(s):
 def encode(q):
     """RFC 8032 §5.1.2."""
     p = _P
-    zi = pow(q[2], p - 2, p)
+    zi = _inv(q[2])
     x = q[0] * zi % p
     y = q[1] * zi % p
     return (y | (x & 1) << 255).to_bytes(32, "little")
@@ -161,15 +221,17 @@ class Verifier(_Base):
         self._tab = None
 
     def _prep_steps(self):
+        if not self._tables:
+            return
         sh = (COMB_H, COMB_V)
         if sh not in _gtab:
             t = []
             yield from comb.build_steps(Ops, _B, COMB_H, COMB_V, _BITS, t)
-            _gtab[sh] = (t, Ops.norm([_B])[0])
+            _gtab[sh] = t[0]
         if self._tab is None:
             t = []
             yield from comb.build_steps(Ops, self._na, COMB_H, COMB_V, _BITS, t)
-            self._tab = (t, Ops.norm([self._na])[0])
+            self._tab = t[0]
 
     def _steps(self, msg, sig):
         if len(sig) != 64:

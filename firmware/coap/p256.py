@@ -21,7 +21,7 @@ _INF = (1, 1, 0)
 
 
 class Ops:
-    """The point operations coap.comb drives."""
+    """The point operations coap.comb drives. Tables are bytes: 64 per entry, x and y big-endian."""
 
     @staticmethod
     def dbl(q):
@@ -53,10 +53,12 @@ class Ops:
                     2 * z1 * z2 % p, q)
 
     @staticmethod
-    def madd(q, ent, neg):
-        # madd-2007-bl (Z2 = 1)
+    def madd(q, tab, i, neg, dbl_next=False):
+        # madd-2007-bl (Z2 = 1), with entry i of the table
         x1, y1, z1 = q
-        x2, y2 = ent
+        o = i * 64
+        x2 = int.from_bytes(tab[o:o + 32], "big")
+        y2 = int.from_bytes(tab[o + 32:o + 64], "big")
         if neg:
             y2 = _P - y2
         if z1 == 0:
@@ -66,8 +68,10 @@ class Ops:
         return _fin(x1, y1, x2 * zz % p - x1, 2 * (y2 * z1 % p * zz % p - y1), 2 * z1 % p, q)
 
     @staticmethod
-    def lift(ent, neg):
-        return (ent[0], _P - ent[1] if neg else ent[1], 1)
+    def lift(tab, i, neg):
+        o = i * 64
+        y = int.from_bytes(tab[o + 32:o + 64], "big")
+        return (int.from_bytes(tab[o:o + 32], "big"), _P - y if neg else y, 1)
 
     @staticmethod
     def neg(q):
@@ -75,7 +79,7 @@ class Ops:
 
     @staticmethod
     def norm(pts):
-        """Projective points (none at infinity) -> affine entries, one inversion (Montgomery's trick)."""
+        """Projective points (none at infinity) -> a table, one inversion (Montgomery's trick)."""
         p = _P
         pre = []
         acc = 1
@@ -83,14 +87,15 @@ class Ops:
             pre.append(acc)
             acc = acc * q[2] % p
         inv = pow(acc, p - 2, p)
-        out = [None] * len(pts)
+        out = bytearray(64 * len(pts))
         for i in range(len(pts) - 1, -1, -1):
             x, y, z = pts[i]
             zi = inv * pre[i] % p
             inv = inv * z % p
             zi2 = zi * zi % p
-            out[i] = (x * zi2 % p, y * zi2 % p * zi % p)
-        return out
+            out[64 * i:64 * i + 32] = (x * zi2 % p).to_bytes(32, "big")
+            out[64 * i + 32:64 * i + 64] = (y * zi2 % p * zi % p).to_bytes(32, "big")
+        return bytes(out)
 
 
 def _fin(u1, s1, h, r, zh, q):
@@ -132,7 +137,6 @@ def decode(key):
     return None
 
 
-_G = (_GX, _GY)
 _gtab = {}                     # (h, v) -> the generator's comb table, shared by every key
 
 
@@ -146,15 +150,17 @@ class Verifier(_Base):
         self._tab = None
 
     def _prep_steps(self):
+        if not self._tables:
+            return
         sh = (COMB_H, COMB_V)
         if sh not in _gtab:
             t = []
-            yield from comb.build_steps(Ops, Ops.lift(_G, 0), COMB_H, COMB_V, _BITS, t)
-            _gtab[sh] = (t, _G)
+            yield from comb.build_steps(Ops, (_GX, _GY, 1), COMB_H, COMB_V, _BITS, t)
+            _gtab[sh] = t[0]
         if self._tab is None:
             t = []
-            yield from comb.build_steps(Ops, Ops.lift(self._q, 0), COMB_H, COMB_V, _BITS, t)
-            self._tab = (t, self._q)
+            yield from comb.build_steps(Ops, (self._q[0], self._q[1], 1), COMB_H, COMB_V, _BITS, t)
+            self._tab = t[0]
 
     def _steps(self, msg, sig):
         if len(sig) != 64:
@@ -187,8 +193,10 @@ class Verifier(_Base):
 
 def _shamir_steps(u1, u2, q, res):
     """[u1]G + [u2]Q by one double-and-add over both scalars' bits (no tables: the baseline)."""
-    gq = Ops.madd(Ops.lift(q, 0), _G, 0)
-    ents = (None, _G, q, Ops.norm([gq])[0] if gq[2] else None)
+    g = (_GX, _GY, 1)
+    qj = (q[0], q[1], 1)
+    gq = Ops.add(g, qj)
+    ents = Ops.norm((g, qj, gq) if gq[2] else (g, qj))
     b1 = u1.to_bytes(32, "little")
     b2 = u2.to_bytes(32, "little")
     acc = _INF
@@ -198,9 +206,8 @@ def _shamir_steps(u1, u2, q, res):
             yield None
         sel = ((b1[i >> 3] >> (i & 7)) & 1) | (((b2[i >> 3] >> (i & 7)) & 1) << 1)
         if sel:
-            e = ents[sel]
-            if e is None:      # Q == -G: the sum is the point at infinity
+            if sel == 3 and not gq[2]:      # Q == -G: the sum is the point at infinity
                 continue
-            acc = Ops.madd(acc, e, 0)
+            acc = Ops.madd(acc, ents, sel - 1, 0, False)
             yield None
     res[0] = acc

@@ -31,39 +31,45 @@ _H0 = (0x6a09e667f3bcc908, 0xbb67ae8584caa73b, 0x3c6ef372fe94f82b, 0xa54ff53a5f1
 
 
 def _block(hs, b, o):
-    """§6.4.2: one compression of the 128 bytes b[o:o+128] into the 8-word state list hs."""
+    """§6.4.2: one compression of the 128 bytes b[o:o+128] into the 8-word state list hs. A rotation
+    is a shift of x | x << 64 (masked once per sum); mpz operations are what costs on a board."""
+    m = _M
     w = [int.from_bytes(b[o + i:o + i + 8], "big") for i in range(0, 128, 8)]
     for t in range(16, 80):
         x = w[t - 15]
+        xx = x | (x << 64)
         y = w[t - 2]
-        # σ0 = ROTR1 ^ ROTR8 ^ SHR7, σ1 = ROTR19 ^ ROTR61 ^ SHR6 (the rotations' two halves folded)
-        w.append((w[t - 16] + w[t - 7]
-                  + (((x >> 1) ^ (x >> 8) ^ (x >> 7) ^ (x << 63) ^ (x << 56)) & _M)
-                  + (((y >> 19) ^ (y >> 61) ^ (y >> 6) ^ (y << 45) ^ (y << 3)) & _M)) & _M)
+        yy = y | (y << 64)
+        # σ0 = ROTR1 ^ ROTR8 ^ SHR7, σ1 = ROTR19 ^ ROTR61 ^ SHR6
+        w.append((w[t - 16] + w[t - 7] + (((xx >> 1) ^ (xx >> 8)) & m ^ (x >> 7))
+                  + (((yy >> 19) ^ (yy >> 61)) & m ^ (y >> 6))) & m)
     a, b_, c, d, e, f, g, h = hs
     k = _K
+    bc = b_ ^ c
     for t in range(80):
         # T1 = h + Σ1(e) + Ch(e,f,g) + K_t + W_t ; T2 = Σ0(a) + Maj(a,b,c)
-        t1 = (h + ((((e >> 14) ^ (e >> 18) ^ (e >> 41) ^ (e << 50) ^ (e << 46) ^ (e << 23)) & _M))
-              + (g ^ (e & (f ^ g))) + k[t] + w[t])
-        t2 = ((((a >> 28) ^ (a >> 34) ^ (a >> 39) ^ (a << 36) ^ (a << 30) ^ (a << 25)) & _M)
-              + ((a & b_) | (c & (a | b_))))
+        ee = e | (e << 64)
+        t1 = h + (((ee >> 14) ^ (ee >> 18) ^ (ee >> 41)) & m) + (g ^ (e & (f ^ g))) + k[t] + w[t]
+        aa = a | (a << 64)
+        ab = a ^ b_
+        t2 = (((aa >> 28) ^ (aa >> 34) ^ (aa >> 39)) & m) + (b_ ^ (ab & bc))   # Maj = b ^ ((a^b) & (b^c))
+        bc = ab
         h = g
         g = f
         f = e
-        e = (d + t1) & _M
+        e = (d + t1) & m
         d = c
         c = b_
         b_ = a
-        a = (t1 + t2) & _M
-    hs[0] = (hs[0] + a) & _M
-    hs[1] = (hs[1] + b_) & _M
-    hs[2] = (hs[2] + c) & _M
-    hs[3] = (hs[3] + d) & _M
-    hs[4] = (hs[4] + e) & _M
-    hs[5] = (hs[5] + f) & _M
-    hs[6] = (hs[6] + g) & _M
-    hs[7] = (hs[7] + h) & _M
+        a = (t1 + t2) & m
+    hs[0] = (hs[0] + a) & m
+    hs[1] = (hs[1] + b_) & m
+    hs[2] = (hs[2] + c) & m
+    hs[3] = (hs[3] + d) & m
+    hs[4] = (hs[4] + e) & m
+    hs[5] = (hs[5] + f) & m
+    hs[6] = (hs[6] + g) & m
+    hs[7] = (hs[7] + h) & m
 
 
 def steps(data):
