@@ -89,7 +89,11 @@ def test_informative_retransmitted_until_acked_and_given_up_after_max_retransmit
         assert len(out) == 1 and out[0][0].buf == ir.buf
         seen += 1
     assert seen == 4
-    assert h.tick(h.s.next_deadline()) == [] and h.s.stats["timeouts"] == 1 and not h.s.pending
+    # given up: the only registration joined no group (COUNT back to 0), so the group observation is
+    # cancelled with the multicast 5.03 (§2.5; tools/server/core.py _not_in_group)
+    last = h.tick(h.s.next_deadline())
+    assert [(m.code, d) for m, d in last] == [(msg.SERVICE_UNAVAILABLE, GRP)]
+    assert h.s.stats["timeouts"] == 1 and not h.s.pending and h.s.group_for("/r") is None
     # ACKed: no retransmission
     h2 = Harness()
     ir2 = h2.rx(reg())[1][0]

@@ -77,6 +77,8 @@ def parser():
     a("--every", type=num(1, None, True), default=10,
       help="notifications between count updates when the estimate holds (10)")
     a("--token-len", type=num(1, 8, True), default=4, help="length of the group tokens T, 1..8 (4)")
+    a("--ack-timeout", type=num(0, 60, above=True), help="RFC 7252 ACK_TIMEOUT in seconds for the CONs the "
+                                                         "server sends (2)")
     a("--path-mtu", type=num(1, None, True), default=1280, help="path MTU for the 5%% payload warning (1280)")
     a("--max-payload", type=num(0, None, True), default=1024, help="largest request payload accepted (1024)")
     a("--config", metavar="FILE", help="JSON file with more resources (format below)")
@@ -208,7 +210,8 @@ def build(args):
     cfg = Config(grp=(group, args.group_port), srv_addr=args.srv_addr or (None if bind in ("0.0.0.0", "::") else bind),
                  srv_port=args.port, notify_interval_ms=int(args.interval * 1000), token_len=args.token_len,
                  m=args.m, d=args.d, wait_ms=int(args.wait * 1000), every=args.every, path_mtu=args.path_mtu,
-                 max_payload=args.max_payload)
+                 max_payload=args.max_payload,
+                 ack_timeout=None if args.ack_timeout is None else int(args.ack_timeout * 1000))
     pm = None
     if args.pm is not None:
         from coap.pm import PMEndpoint

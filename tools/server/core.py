@@ -10,6 +10,8 @@ from collections import OrderedDict
 
 from coap import msg, addr
 from coap import options as o
+# RFC 7252 §4.8 transmission parameters: the one definition (Config takes them as fields)
+from coap.params import ACK_TIMEOUT, ACK_RANDOM_FACTOR, MAX_RETRANSMIT, EXCHANGE_LIFETIME, NON_LIFETIME
 
 from tools.server.counting import RoughCounter, MAX_CONFIRMATION_WAIT_MS
 from tools.server.group import GroupObservation, TokenSpace
@@ -17,12 +19,6 @@ from tools.server.resources import Observer, link_format
 
 log = logging.getLogger("coapcast.server")
 
-# RFC 7252 §4.8 transmission parameters
-ACK_TIMEOUT = 2000
-ACK_RANDOM_FACTOR = 1.5
-MAX_RETRANSMIT = 4
-EXCHANGE_LIFETIME = 247000
-NON_LIFETIME = 145000
 
 PRECONDITION_FAILED = 0x8C
 PROXYING_NOT_SUPPORTED = 0xA5
@@ -47,7 +43,12 @@ class Config:
                  notify_interval_ms=3000, token_len=4, m=32, d=4,
                  wait_ms=MAX_CONFIRMATION_WAIT_MS, every=10, first_after=1, path_mtu=1280,
                  max_payload=1024, max_pending=2000, dedup_max=20000, con_every=20,
-                 security=None, log_rate=20, max_observers=1024):
+                 security=None, log_rate=20, max_observers=1024, ack_timeout=None, ack_random_factor=None,
+                 max_retransmit=None):
+        # RFC 7252 §4.8 (CON informative responses and notifications); None: coap.params
+        self.ack_timeout = ACK_TIMEOUT if ack_timeout is None else ack_timeout
+        self.ack_random_factor = ACK_RANDOM_FACTOR if ack_random_factor is None else ack_random_factor
+        self.max_retransmit = MAX_RETRANSMIT if max_retransmit is None else max_retransmit
         self.grp = grp
         self.srv_addr = srv_addr
         self.srv_port = srv_port
@@ -116,7 +117,7 @@ class ServerCore:
             "rx", "tx", "tx_bytes", "mc_tx", "mc_bytes", "malformed", "dup", "bad_option",
             "not_found", "method", "too_large", "bad_request", "registrations", "confirmations",
             "informative", "trad_registrations", "notifications", "retransmissions", "timeouts",
-            "rst", "unexpected", "overload", "errors", "log_suppressed"), 0)
+            "rst", "unexpected", "overload", "errors", "log_suppressed", "not_joined"), 0)
         self._log_sec = 0
         self._log_n = 0
         self._mtu_warned = set()
@@ -268,7 +269,8 @@ class ServerCore:
         if len(self.pending) >= self.cfg.max_pending:
             return False
         mid = (buf[2] << 8) | buf[3]
-        t = int(ACK_TIMEOUT * (1 + (ACK_RANDOM_FACTOR - 1) * self.rng.random()))
+        c = self.cfg
+        t = int(c.ack_timeout * (1 + (c.ack_random_factor - 1) * self.rng.random()))
         self.pending[(peer, mid)] = _Pending(buf, peer, now, t, kind, ref)
         self._send(buf, peer)
         return True
@@ -338,6 +340,8 @@ class ServerCore:
                 ob.con_pending = False
                 if rst:
                     self._drop_observer(res, ob.peer, "RST to a notification")
+            elif rst and p.kind == "join":
+                self._not_in_group(p.ref, peer, now, "answered the informative response with RST")
             elif rst:
                 log.info("%s:%d rejected the informative response for %s (RST)", peer[0], peer[1], p.ref.res.path)
             return
@@ -349,6 +353,27 @@ class ServerCore:
     def _drop_observer(self, res, peer, why):
         if res.observers.pop(peer, None) is not None:
             log.info("observer %s:%d of %s removed: %s", peer[0], peer[1], res.path, why)
+
+    def _not_in_group(self, g, peer, now, why):
+        """Observers that never were. §2.2 adds 1 to COUNT per registration, and only the rough
+        counting of §5.2 / Appendix B.3 takes it back: with D = 4 and MAX_CONFIRMATION_WAIT 452 s, a
+        stray registration from a client that does not implement the draft keeps a group observation
+        multicasting to nobody for several rounds (~30 min). The draft leaves the counting method to
+        the server (§5.2 "for instance"); our rule: a CON informative response answered with RST
+        (RFC 7252 §4.2: the client could not process it) or never ACKed after MAX_RETRANSMIT
+        retransmissions (the client is gone) is evidence that this registration joined no group, so
+        its +1 is taken back at once (COUNT' of the next B.3 round starts from it). Below B.3's cancel
+        threshold the group observation is cancelled (§2.5). An ACK proves nothing (a client that does
+        not implement the draft ACKs the 5.03 and ends its observation: that is left to §5.2), nor
+        does a NON informative response (no answer expected)."""
+        if self.groups.get(g.token) is not g:
+            return  # ended since
+        self.stats["not_joined"] += 1
+        cancel = g.counter.remove(1)
+        log.info("%s:%d %s of %s: not in the group, COUNT -> %.1f", peer[0], peer[1], why, g.res.path,
+                 g.counter.count)
+        if cancel:
+            self._cancel_group(g, now, "no observer left (COUNT %.1f)" % g.counter.count)
 
     # ------------------------------------------------------------- replies
     def _reply(self, ctx, code, now, opts=None, payload=b""):
@@ -487,7 +512,8 @@ class ServerCore:
             ob = res.observers.get(ctx.peer)
             if ob is not None and ob.token == ctx.token:
                 self._drop_observer(res, ctx.peer, "deregistered")
-        self._content(m, ctx, now, res.value, res.cf)
+        render = getattr(res, "render", None)  # a computed representation (tools/server/discovery.py)
+        self._content(m, ctx, now, res.value if render is None else render(self, m, now), res.cf)
 
     # ------------------------------------------------- traditional (RFC 7641)
     def _register_trad(self, res, m, ctx, now):
@@ -525,7 +551,7 @@ class ServerCore:
         g.counter.add(1)          # §2.2: every registration increments the observer counter
         log.info("registration %s:%d -> group %s of %s, COUNT %d", ctx.peer[0], ctx.peer[1],
                  g.token.hex(), res.path, g.counter.estimate())
-        self._informative(ctx, g, now)
+        self._informative(ctx, g, now, counted=True)
         return True
 
     def _start_group(self, res, now, m, peer):
@@ -569,13 +595,15 @@ class ServerCore:
             if ob.peer == peer:
                 continue
             g.counter.add(1)
-            self._send_informative(ob.peer, ob.token, g, now, None)
+            self._send_informative(ob.peer, ob.token, g, now, None, counted=True)
             log.info("traditional observer %s:%d of %s moved into the group", ob.peer[0], ob.peer[1], res.path)
         res.observers.clear()
         self._check_mtu(res)
         return g
 
-    def _send_informative(self, peer, token, g, now, req_pm, con=True):
+    def _send_informative(self, peer, token, g, now, req_pm, con=True, counted=False):
+        """The 5.03 informative response (§2.2). counted: its registration added 1 to COUNT, so an RST
+        or no ACK at all takes it back (_not_in_group)."""
         opts = [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)]
         v = self._pm(peer, now, req_pm)
         if v is not None:
@@ -587,11 +615,11 @@ class ServerCore:
         if not con:
             self._send(buf, peer)
             return buf
-        if not self._con(buf, peer, now, "info", g):
+        if not self._con(buf, peer, now, "join" if counted else "info", g):
             return None
         return buf
 
-    def _informative(self, ctx, g, now):
+    def _informative(self, ctx, g, now, counted=False):
         """§2.2: the informative response. CON request: empty ACK, then a separate CON 5.03
         (retransmitted until ACKed). NON request: NON 5.03. No-Response may silence it."""
         if ctx.nr & 16:
@@ -602,7 +630,7 @@ class ServerCore:
             ctx.resp.append(self._send_informative(ctx.peer, ctx.token, g, now, ctx.pm, con=False))
             return
         self._ack(ctx)
-        if self._send_informative(ctx.peer, ctx.token, g, now, ctx.pm) is None:
+        if self._send_informative(ctx.peer, ctx.token, g, now, ctx.pm, counted=counted) is None:
             # too many CONs outstanding (a flood): the client retransmits its request and
             # gets the cached empty ACK; it will re-register later. Counted.
             self._bad("overload", ctx.peer, "informative response dropped: %d CONs pending" % len(self.pending), now)
@@ -688,13 +716,15 @@ class ServerCore:
         for key, p in list(self.pending.items()):
             if p.next_at > now:
                 continue
-            if p.tries >= MAX_RETRANSMIT:
+            if p.tries >= self.cfg.max_retransmit:
                 del self.pending[key]
                 self.stats["timeouts"] += 1
                 if p.kind == "notif":
                     res, ob = p.ref
                     ob.con_pending = False
                     self._drop_observer(res, ob.peer, "CON notification not acknowledged")
+                elif p.kind == "join":
+                    self._not_in_group(p.ref, p.peer, now, "never acknowledged the informative response")
                 else:
                     log.info("informative response to %s:%d never acknowledged", p.peer[0], p.peer[1])
                 continue

@@ -56,6 +56,13 @@ class RoughCounter:
     def add(self, k=1):
         self.count += k
 
+    # --- evidence that k counted registrations joined no group (core: ServerCore._not_in_group) ---
+    def remove(self, k=1):
+        """Take back the +k those registrations added (§2.2); True when COUNT is now below the cancel
+        threshold of B.3 (the group observation has no observer left to serve, §2.5)."""
+        self.count = max(self.count - k, 0.0)
+        return self.count < self.cancel_below
+
     # --- §5.2.1: request for feedback ---
     def on_notification(self, now):
         """Called for each multicast notification about to be built. Returns Q when this
