@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import run_micropython
+from helpers import run_micropython
 from coap import msg, oscore, grouposcore, cose
 from coap.msgcore import Msg
 from tools import oscore_keys

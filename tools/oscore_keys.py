@@ -28,7 +28,7 @@ import os
 import secrets
 import sys
 
-from coap import cborenc, cose, oscore
+from coap import cborenc, cose, oscoreserver
 
 FORMAT = "coapcast-oscore/1"
 ALGS = {"ed25519": cose.EDDSA, "es256": cose.ES256}
@@ -174,8 +174,9 @@ def group_sender(kf, seq=0):
 
 
 def oscore_contexts(kf):
-    """{peer name: coap.oscore.Context} of the member's RFC 8613 pairwise contexts."""
-    return {p["peer"]: oscore.Context(p["master_secret"], p["sender_id"], p["recipient_id"],
+    """{peer name: coap.oscoreserver.Context} of the member's RFC 8613 pairwise contexts (the host's
+    class: both roles; a board uses coap.oscore.Context)."""
+    return {p["peer"]: oscoreserver.Context(p["master_secret"], p["sender_id"], p["recipient_id"],
                                       master_salt=p.get("master_salt") or b"", id_context=p.get("id_context"))
             for p in kf["oscore"]}
 

@@ -15,7 +15,7 @@ _CBC = const(2)
 
 def xor(a, b, n):
     """a[:n] XOR b[:n] as bytes (one big-integer operation: no per-byte Python loop)."""
-    return (int.from_bytes(bytes(a[:n]), "big") ^ int.from_bytes(bytes(b[:n]), "big")).to_bytes(n, "big")
+    return (int.from_bytes(memoryview(a)[:n], "big") ^ int.from_bytes(memoryview(b)[:n], "big")).to_bytes(n, "big")
 
 
 def ct_eq(a, b):
@@ -33,9 +33,12 @@ def _check(key, nonce, m):
         raise ValueError("AES-CCM parameters")
 
 
+_ecb = [None, None]  # the last key and its ECB cipher object (ECB keeps no state: reused, ~300 B less per call)
+
+
 def _keystream(key, nonce, n):
     """S_0 | S_1 | ... covering n message bytes (RFC 3610 §2.3): the counter blocks A_i =
-    Flags(L-1) | Nonce | i, encrypted in one ECB call."""
+    Flags(L-1) | Nonce | i, encrypted in place in one ECB call."""
     nl = len(nonce)
     nb = 1 + (n + 15) // 16
     a = bytearray(16 * nb)
@@ -45,7 +48,11 @@ def _keystream(key, nonce, n):
         a[o + 1:o + 1 + nl] = nonce
         a[o + 14] = (i >> 8) & 0xFF
         a[o + 15] = i & 0xFF
-    return aes(key, _ECB).encrypt(a)
+    if _ecb[0] != key:
+        _ecb[1] = aes(key, _ECB)
+        _ecb[0] = bytes(key)
+    _ecb[1].encrypt(a, a)
+    return a
 
 
 def _mac(key, nonce, aad, msg, m):
@@ -72,8 +79,8 @@ def _mac(key, nonce, aad, msg, m):
         b[16 + ha:16 + ha + la] = aad
     o = 16 + pa
     b[o:o + len(msg)] = msg
-    x = aes(key, _CBC, bytes(16)).encrypt(b)
-    return x[len(x) - 16:len(x) - 16 + m]
+    aes(key, _CBC, bytes(16)).encrypt(b, b)  # in place; the MAC is the last block's first m bytes
+    return memoryview(b)[len(b) - 16:len(b) - 16 + m]
 
 
 def encrypt(key, nonce, aad, plaintext, m=8):
@@ -95,6 +102,6 @@ def decrypt(key, nonce, aad, data, m=8):
     s = _keystream(key, nonce, n)
     p = xor(data, memoryview(s)[16:], n)
     t = _mac(key, nonce, aad, p, m)
-    if not ct_eq(xor(t, s, m), bytes(memoryview(data)[n:])):
+    if not ct_eq(xor(t, s, m), memoryview(data)[n:]):
         return None
     return p

@@ -9,19 +9,26 @@
 from coap import cose, ccm
 from coap.msgcore import DecodeError
 from coap.hkdf import hkdf as _hkdf
-from coap.oscore import Rejects, Binding, ReplayWindow, derive, check_algs, option_of, outer_of, rebuild, OUTER
+from coap.oscore import Rejects, Binding, derive, check_algs, option_of, outer_of, rebuild, OUTER
 
 
 class Recipient:
     """A Recipient Context (groupcomm-23 §2.1.3): key, authentication credential (its CCS, which
-    goes into the external_aad), the signature verifier for its public key, a replay window."""
+    goes into the external_aad), the signature verifier for its public key, and the replay window,
+    made on the first replay-checked request (a board checks none: RAM)."""
 
-    def __init__(self, kid, key, cred, verifier, window):
+    def __init__(self, kid, key, cred, verifier):
         self.kid = kid
         self.key = key
         self.cred = cred
         self.verifier = verifier
-        self.window = ReplayWindow(window)
+        self.window = None
+
+    def replay_window(self, size):
+        if self.window is None:
+            from coap.oscoreserver import ReplayWindow
+            self.window = ReplayWindow(size)
+        return self.window
 
 
 class GroupContext:
@@ -70,7 +77,7 @@ class GroupContext:
         alg, pub = cose.ccs_key(cred)
         if alg != self.algs[2]:
             raise ValueError("credential of %s is not for the group's signature algorithm" % kid.hex())
-        self.recipients[kid] = Recipient(kid, self.key_for(kid), cred, self.verifier(alg, pub), self.window)
+        self.recipients[kid] = Recipient(kid, self.key_for(kid), cred, self.verifier(alg, pub))
 
     def keystream(self, id_piv, piv, request):
         """The signature keystream (groupcomm-23 §4.5 as aiocoap derives it): HKDF(salt = Partial IV,
@@ -105,7 +112,7 @@ class GroupContext:
         if piv is None:
             return self._no("piv")
         seq = int.from_bytes(piv, "big")
-        if replay and not r.window.valid(seq):
+        if replay and not r.replay_window(self.window).valid(seq):
             return self._no("replay")
         return self._open(m, raw, r, r.kid, piv, r.kid, piv, Binding(r.kid, piv, ctx), seq if replay else -1, True)
 

@@ -1,8 +1,8 @@
-# OSCORE (RFC 8613) on whole datagrams: security context derivation (§3.2), protection of requests
-# and responses (§8.1, §8.3; a response reuses the request's nonce once or takes a fresh Partial IV),
-# verification (§8.2, §8.4) with the replay window (§7.4) and the notification freshness rule
-# (§7.4.1), and the option classes (§4.1). Group OSCORE (coap.grouposcore) reuses the message
-# handling here. Loaded only when a board is configured for OSCORE.
+# OSCORE (RFC 8613) on whole datagrams, the client's half (what a board loads): security context
+# derivation (§3.2), protection of requests (§8.1), verification of responses (§8.4) with the
+# notification freshness rule (§7.4.1), the option classes (§4.1), and the message handling Group OSCORE
+# (coap.grouposcore) reuses. Verifying requests with the replay window and protecting responses is
+# coap.oscoreserver (the server's). Loaded only when a board is configured for OSCORE.
 #
 # Inputs and outputs: protect_* take a plain datagram (bytes) and return the protected datagram
 # (bytes); unprotect_* take a decoded coap.msgcore.Msg and return the plain datagram (bytes), or
@@ -72,28 +72,6 @@ class Binding:
         self.kid_context = kid_context
         self.reuse = reuse
         self.notif = -1
-
-
-class ReplayWindow:
-    """Sliding replay window of `size` sequence numbers (§7.4): top is the highest accepted, bit d of
-    bits means top - d was accepted."""
-
-    def __init__(self, size=32):
-        self.size = size
-        self.top = -1
-        self.bits = 0
-
-    def valid(self, seq):
-        d = self.top - seq
-        return d < 0 or (d < self.size and not (self.bits >> d) & 1)
-
-    def accept(self, seq):
-        d = self.top - seq
-        if d < 0:
-            self.bits = ((self.bits << -d) | 1) & ((1 << self.size) - 1)
-            self.top = seq
-        else:
-            self.bits |= 1 << d
 
 
 def derive(salt, secret, id_, id_context, alg, typ, n):
@@ -201,11 +179,11 @@ class Sender:
 class Context(Sender):
     """An OSCORE Security Context (§3): Common, Sender and Recipient Context from the master secret
     and salt, the two IDs and the optional ID Context. seq is the Sender Sequence Number (persist it
-    across reboots as §7.5 says: a restarted sender must not reuse numbers); window the size of the
-    replay window; outer extra class U option numbers."""
+    across reboots as §7.5 says: a restarted sender must not reuse numbers); outer: extra class U
+    option numbers. The keywords are the key file's (tools/oscore_keys.py): Context(**config.OSCORE)."""
 
     def __init__(self, master_secret, sender_id, recipient_id, master_salt=b"", id_context=None,
-                 alg_aead=10, hkdf=-10, window=32, seq=0, outer=(), send_kid_context=True):
+                 alg_aead=10, hkdf=-10, seq=0, outer=(), send_kid_context=True):
         check_algs(alg_aead, hkdf)
         if len(sender_id) > cose.NONCE_LEN - 6 or len(recipient_id) > cose.NONCE_LEN - 6:
             raise ValueError("Sender/Recipient ID longer than 7 bytes")
@@ -220,7 +198,6 @@ class Context(Sender):
                                     cose.KEY_LEN)
         self.common_iv = derive(master_salt, master_secret, b"", id_context, alg_aead, "IV", cose.NONCE_LEN)
         self.seq = seq
-        self.window = ReplayWindow(window)
         self.outer = OUTER + tuple(outer)
         self.send_kid_context = send_kid_context
         self.stats = Rejects()
@@ -236,51 +213,9 @@ class Context(Sender):
         ct = ccm.encrypt(self.sender_key, cose.nonce(self.common_iv, self.sender_id, piv), cose.enc_structure(ext), pt)
         return wrap(m, outer_code(True, obs), outer, opt, ct), Binding(self.sender_id, piv, self.id_context)
 
-    def protect_response(self, data, binding, fresh=False):
-        """Plain response datagram -> protected datagram. The first response to a request reuses its
-        nonce unless fresh=True; later ones (notifications) always take a fresh Partial IV."""
-        m, outer, pt, obs = split(data, self.outer)
-        if fresh or not binding.reuse:
-            piv = self.next_piv()
-            n = cose.nonce(self.common_iv, self.sender_id, piv)
-        else:
-            piv = None
-            n = cose.nonce(self.common_iv, binding.kid, binding.piv)
-        binding.reuse = False
-        ext = cose.aad(self.alg, binding.kid, binding.piv)
-        ct = ccm.encrypt(self.sender_key, n, cose.enc_structure(ext), pt)
-        return wrap(m, outer_code(False, obs), outer, cose.option(piv), ct)
-
     # --- verify (§8.2, §8.4) ---
     def _no(self, reason):
         self.stats.count(reason)
-        return None
-
-    def unprotect_request(self, m, replay=True):
-        """Verify a request -> (plain datagram, Binding) or None. replay=False skips the replay check
-        and leaves the window alone (draft -04 §6.3.1 for a rebuilt phantom request)."""
-        try:
-            raw, (piv, ctx, kid, group) = option_of(m)
-        except KeyError:
-            return self._no("not_protected")
-        except DecodeError:
-            return self._no("option")
-        if group:
-            return self._no("mode")
-        if kid is None or kid != self.recipient_id:
-            return self._no("kid")
-        if ctx is not None and ctx != self.id_context:
-            return self._no("kid_context")
-        if piv is None:
-            return self._no("piv")
-        seq = int.from_bytes(piv, "big")
-        if replay and not self.window.valid(seq):
-            return self._no("replay")
-        plain = self._open(m, kid, piv, kid, piv, True)
-        if plain is not None:
-            if replay:
-                self.window.accept(seq)
-            return plain, Binding(kid, piv, ctx, reuse=replay)
         return None
 
     def unprotect_response(self, m, binding):

@@ -5,7 +5,7 @@
 import random
 
 from tools.fuzz import corpus_oscore as corpus, engine
-from coap import cose, msg, oscore, grouposcore
+from coap import cose, msg, oscore, oscoreserver, grouposcore
 from coap.msgcore import Msg, DecodeError
 import oscore_golden as G
 from test_grouposcore_golden import KAT
@@ -43,7 +43,7 @@ def _check(ctx, call):
 
 def test_unprotect_seeds_and_mutants():
     cli = oscore.Context(corpus.OSC_SECRET, corpus.OSC_CLI, corpus.OSC_SRV)
-    srv = oscore.Context(corpus.OSC_SECRET, corpus.OSC_SRV, corpus.OSC_CLI)
+    srv = oscoreserver.Context(corpus.OSC_SECRET, corpus.OSC_SRV, corpus.OSC_CLI)
     req = cli.protect_request(msg.encode(msg.CON, msg.GET, 1, b"\x4a", [(6, 0), (11, "r")]))[0]
     b = oscore.Binding(corpus.OSC_CLI, b"\x00", reuse=True)
     resp = srv.protect_response(msg.encode(msg.NON, 0x45, 7, b"\x4a", [(6, 10), (12, 60)], b"\x645678"), b)

@@ -4,7 +4,7 @@
 # is rejected with its counted reason (exactly one counter moves), nothing is returned, no exception
 # escapes; the good message still verifies afterwards (nothing that worked is lost).
 from tu import h, raises
-from coap import cose, oscore, grouposcore, ccm, msg
+from coap import cose, oscore, oscoreserver, grouposcore, ccm, msg
 from coap.msgcore import Msg
 import oscore_golden as G
 from test_grouposcore_golden import KAT
@@ -15,7 +15,7 @@ NOTE = msg.encode(msg.CON, msg.CONTENT, 0x2000, b"\x4a", [(6, 7)], b"hello")
 
 
 def _pair():
-    return oscore.Context(SECRET, b"\x01", b"\x03"), oscore.Context(SECRET, b"\x03", b"\x01")
+    return oscore.Context(SECRET, b"\x01", b"\x03"), oscoreserver.Context(SECRET, b"\x03", b"\x01")
 
 
 def _with_option(data, value=None, drop=False):

@@ -27,13 +27,13 @@ def oscore_inputs():
     """Inputs of the unprotect target: control byte + protected datagram (see targets.OscoreTarget):
     ctl & 3 = 0 requests at the server, 1 responses at the client (bound to the request with PIV 0),
     2 group-mode (phantom) requests at a board, 3 group-mode notifications bound to the phantom."""
-    from coap import msg, oscore
+    from coap import msg, oscore, oscoreserver
     from coap import options as o
     from tools.fuzz.corpus import notification, T, C1_TOKEN
     from tools.oscore_group import GroupSender
     from tools.oscore_keys import credential
     cli = oscore.Context(OSC_SECRET, OSC_CLI, OSC_SRV)
-    srv = oscore.Context(OSC_SECRET, OSC_SRV, OSC_CLI)
+    srv = oscoreserver.Context(OSC_SECRET, OSC_SRV, OSC_CLI)
     out = []
     reqs = [msg.encode(msg.CON, msg.GET, 1, C1_TOKEN, [(o.OBSERVE, 0), (o.URI_PATH, "r")]),
             msg.encode(msg.CON, msg.POST, 2, C1_TOKEN, [(o.URI_HOST, "srv"), (o.URI_PATH, "fb"), (o.MRFD, 2)], b"x"),

@@ -309,11 +309,11 @@ class OscoreTarget:
     (requests) / the Pending stepped one unit at a time (group responses). Keys: corpus_oscore.OSC_*."""
 
     def __init__(self):
-        from coap import oscore, grouposcore
+        from coap import oscore, oscoreserver, grouposcore
         from tools.oscore_group import crypto_verifier
         from tools.oscore_keys import credential
         self.oscore = oscore
-        self.srv = oscore.Context(CO.OSC_SECRET, CO.OSC_SRV, CO.OSC_CLI)
+        self.srv = oscoreserver.Context(CO.OSC_SECRET, CO.OSC_SRV, CO.OSC_CLI)
         self.cli = oscore.Context(CO.OSC_SECRET, CO.OSC_CLI, CO.OSC_SRV)
         self.grp = grouposcore.GroupContext(CO.OSC_GID, CO.OSC_SECRET, {CO.OSC_GSRV: credential(-8, CO.OSC_GKEY)},
                                             sender_id=CO.OSC_CLI, verifier=crypto_verifier)
