@@ -15,7 +15,7 @@ from coap import options as o
 
 from tools import cli
 from tools.server.core import ServerCore, Config, now_ms
-from tools.server.driver import ServerDriver
+from tools.server.driver import ServerDriver, pm_flows
 from tools.server import resources as R
 
 log = logging.getLogger("coapcast.server")
@@ -91,6 +91,11 @@ def parser():
       help="demo: increment the resource's value every SECONDS")
     a("--mrfd", type=num(1, 0xFFFF, True), help="option number of Multicast-Response-Feedback-Divider (65002)")
     a("--cf-informative", type=num(0, 0xFFFF, True), help="Content-Format of informative responses (65000)")
+    a("--ltmr", type=num(1, 0xFFFF, True), help="option number of Listen-To-Multicast-Responses (65003)")
+    a("--pm-option", type=num(1, 0xFFFF, True), help="option number of the PM option (65006)")
+    a("--discovery", nargs="?", const="/ps/topics", metavar="PATH",
+      help="publish ph_req, last_notif, tp_info per group observation at PATH (/ps/topics; Appendix A.1, "
+           "see tools/server/README.md)")
     a("--status-every", type=num(0), default=10.0, help="status line period in seconds (10; 0 = off)")
     a("--duration", type=num(0), default=0, help="exit after S seconds (0 = run until Ctrl-C)")
     a("--pm", type=int, choices=(0, 1), help="mark and measure with the PM option (draft-ietf-core-coap-pm), pattern 0 or 1")
@@ -143,12 +148,15 @@ def validate(args):
         elif not (args.mc_if.isdigit() and _ifname(int(args.mc_if))) and not _ifindex(args.mc_if):
             raise ValueError("--mc-if %s: expected the name or index of a network interface of this host (e.g. eth0)"
                              % args.mc_if)
-    if args.mrfd is not None or args.cf_informative is not None:
+    if any(x is not None for x in (args.mrfd, args.ltmr, args.pm_option, args.cf_informative)):
         try:
-            o.configure(mrfd=args.mrfd, cf_informative=args.cf_informative)
+            o.configure(mrfd=args.mrfd, ltmr=args.ltmr, pm=args.pm_option, cf_informative=args.cf_informative)
         except ValueError as e:
-            given = [("--mrfd", args.mrfd), ("--cf-informative", args.cf_informative)]
+            given = [("--mrfd", args.mrfd), ("--ltmr", args.ltmr), ("--pm-option", args.pm_option),
+                     ("--cf-informative", args.cf_informative)]
             raise ValueError("%s: %s" % (" ".join("%s %s" % kv for kv in given if kv[1] is not None), e))
+    if args.discovery is not None and not args.discovery.startswith("/"):
+        raise ValueError("--discovery %s: expected a path starting with / (e.g. /ps/topics)" % args.discovery)
     args.config_resources = []
     if args.config:
         try:
@@ -191,8 +199,8 @@ def _ifname(index):
 def build(args):
     """The core and its driver from parsed (and validated) arguments; nothing is bound yet."""
     import random
-    if args.mrfd is not None or args.cf_informative is not None:
-        o.configure(mrfd=args.mrfd, cf_informative=args.cf_informative)
+    if any(x is not None for x in (args.mrfd, args.ltmr, args.pm_option, args.cf_informative)):
+        o.configure(mrfd=args.mrfd, ltmr=args.ltmr, pm=args.pm_option, cf_informative=args.cf_informative)
     bind = args.bind or ("::" if args.ipv6 else "0.0.0.0")
     group = args.group or ("ff05::fd" if args.ipv6 else "224.0.1.187")
     res = [] if args.no_builtins else R.builtins(group_after=args.policy)
@@ -202,6 +210,9 @@ def build(args):
         res.append(R.Resource(path, v, writable=True, refresh=R._counter))
     for path, v in args.group_resource:
         res.append(R.Resource(path, v, writable=True, group_after=args.policy, refresh=R._counter))
+    if args.discovery:
+        from tools.server.discovery import Discovery
+        res.append(Discovery(args.discovery))
     byp = {r.path: r for r in res}
     for path, secs in args.update:
         byp[path].period_ms = int(float(secs or 1) * 1000)
@@ -244,8 +255,12 @@ async def amain(args, core, drv):
         pass
     log.info("shutting down: cancelling %d group observation(s)", len(core.groups))
     await drv.stop()
-    if core.pm is not None:
-        log.info("PM: %s", core.pm.stats())
+    if core.pm is not None:   # one line per flow (the figures in full: --stats-json)
+        flows = pm_flows(core.pm)
+        log.info("PM (pattern %d, draft-ietf-core-coap-pm): %d flow(s)%s", core.pm.pattern, len(flows),
+                 "" if flows else "; nothing measured")
+        for line in flows:
+            log.info("PM   %s", line)
     if args.stats_json:
         write_report(core, args.stats_json)
 
