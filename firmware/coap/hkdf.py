@@ -4,22 +4,19 @@
 from hashlib import sha256
 
 _B = 64  # SHA-256 block size (RFC 2104 §2)
+_IPAD = int.from_bytes(b"\x36" * _B, "big")  # the pads as 512-bit integers: one XOR each instead of a
+_OPAD = int.from_bytes(b"\x5c" * _B, "big")  # 64-step Python loop (a third of an HKDF on a Cortex-M0)
 
 
 def hmac(key, data):
     """HMAC-SHA256(key, data) -> 32 bytes (RFC 2104)."""
     if len(key) > _B:
         key = sha256(key).digest()
-    k = bytearray(_B)
-    k[:len(key)] = key
-    for i in range(_B):
-        k[i] ^= 0x36  # ipad
-    h = sha256(k)
+    k = int.from_bytes(key, "big") << (8 * (_B - len(key)))  # K padded with zeros to the block size
+    h = sha256((k ^ _IPAD).to_bytes(_B, "big"))
     h.update(data)
     inner = h.digest()
-    for i in range(_B):
-        k[i] ^= 0x6A  # 0x36 ^ 0x5C: ipad -> opad
-    h = sha256(k)
+    h = sha256((k ^ _OPAD).to_bytes(_B, "big"))
     h.update(inner)
     return h.digest()
 

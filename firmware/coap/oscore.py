@@ -132,18 +132,28 @@ def wrap(m, code, outer, opt, payload):
 
 def outer_of(m, outer_nums):
     """What the plain message keeps of the protected one: (type, message ID, token, class U options)."""
-    return m.type, m.mid, bytes(m.buf[4:4 + m.tkl]), [kv for kv in m.items() if kv[0] in outer_nums]
+    keep = []
+    buf = m.buf
+    for k in range(m.nopt):
+        if m.onum[k] in outer_nums:
+            keep.append((m.onum[k], bytes(buf[m.ooff[k]:m.ooff[k] + m.olen[k]])))
+    return m.type, m.mid, bytes(buf[4:4 + m.tkl]), keep
 
 
 def rebuild(outer, pt, request):
     """The plain datagram after verification (§8.2 step 7, §8.4) from outer_of(m) and the plaintext:
-    the decrypted code, the class U options and the inner options, the inner payload. The inner
-    Observe (authenticated) replaces the outer one. Raises DecodeError for a malformed plaintext."""
-    inner = Msg().decode(b"\x40" + pt[:1] + b"\x00\x00" + pt[1:])
-    c = inner.code
-    if (1 <= c <= 31) != request or c == 0 or inner.find(cose.OSCORE) >= 0:
+    the outer header and token, the decrypted code and inner options and payload (the plaintext's
+    option encoding is already a message's), merged with the class U options if there are any. The
+    inner Observe (authenticated) is the one kept. Raises DecodeError for a malformed plaintext."""
+    t, mid, tok, opts = outer
+    buf = bytes((0x40 | (t << 4) | len(tok), pt[0], mid >> 8, mid & 0xFF)) + tok + pt[1:]
+    m = Msg().decode(buf)
+    c = m.code
+    if (1 <= c <= 31) != request or c == 0 or m.find(cose.OSCORE) >= 0:
         raise DecodeError("inner code or options not valid here")
-    return msgcore.encode(outer[0], c, outer[1], outer[2], outer[3] + inner.items(), inner.payload())
+    if opts:
+        return msgcore.encode(t, c, mid, tok, opts + m.items(), m.payload())
+    return buf
 
 
 def option_of(m):
