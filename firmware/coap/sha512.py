@@ -1,33 +1,50 @@
-# SHA-512 (FIPS 180-4 §6.4) in Python, for Ed25519 (RFC 8032 §5.1.7) on boards whose hashlib has
-# sha256 only (every MicroPython port). 64-bit words are Python ints masked with _M.
-# digest(data) -> 64 bytes; steps(data) is the same computation as a generator that yields None after
-# each 128-byte block and finally the digest (sigverify's stepwise verification drives it).
+# SHA-512 (FIPS 180-4 §6.4), for Ed25519 (RFC 8032 §5.1.7) on boards whose hashlib has sha256 only
+# (every MicroPython port). digest(data) -> 64 bytes; steps(data) is the same computation as a
+# generator that yields None after each 128-byte block and finally the digest (sigverify's stepwise
+# verification drives it). The compression is coap.sha512v's viper code where MicroPython compiles it
+# (it must give FIPS 180-4's digest of "abc" at import), else _block here: 64-bit words as Python
+# ints masked with _M, what CPython's tests check against hashlib.
+import sys
+
 from coap.compat import const
 
 _M = const(0xFFFFFFFFFFFFFFFF)
 
-# §4.2.3: first 64 bits of the fractional parts of the cube roots of the first 80 primes
-_K = (
-    0x428a2f98d728ae22, 0x7137449123ef65cd, 0xb5c0fbcfec4d3b2f, 0xe9b5dba58189dbbc, 0x3956c25bf348b538,
-    0x59f111f1b605d019, 0x923f82a4af194f9b, 0xab1c5ed5da6d8118, 0xd807aa98a3030242, 0x12835b0145706fbe,
-    0x243185be4ee4b28c, 0x550c7dc3d5ffb4e2, 0x72be5d74f27b896f, 0x80deb1fe3b1696b1, 0x9bdc06a725c71235,
-    0xc19bf174cf692694, 0xe49b69c19ef14ad2, 0xefbe4786384f25e3, 0x0fc19dc68b8cd5b5, 0x240ca1cc77ac9c65,
-    0x2de92c6f592b0275, 0x4a7484aa6ea6e483, 0x5cb0a9dcbd41fbd4, 0x76f988da831153b5, 0x983e5152ee66dfab,
-    0xa831c66d2db43210, 0xb00327c898fb213f, 0xbf597fc7beef0ee4, 0xc6e00bf33da88fc2, 0xd5a79147930aa725,
-    0x06ca6351e003826f, 0x142929670a0e6e70, 0x27b70a8546d22ffc, 0x2e1b21385c26c926, 0x4d2c6dfc5ac42aed,
-    0x53380d139d95b3df, 0x650a73548baf63de, 0x766a0abb3c77b2a8, 0x81c2c92e47edaee6, 0x92722c851482353b,
-    0xa2bfe8a14cf10364, 0xa81a664bbc423001, 0xc24b8b70d0f89791, 0xc76c51a30654be30, 0xd192e819d6ef5218,
-    0xd69906245565a910, 0xf40e35855771202a, 0x106aa07032bbd1b8, 0x19a4c116b8d2d0c8, 0x1e376c085141ab53,
-    0x2748774cdf8eeb99, 0x34b0bcb5e19b48a8, 0x391c0cb3c5c95a63, 0x4ed8aa4ae3418acb, 0x5b9cca4f7763e373,
-    0x682e6ff3d6b2b8a3, 0x748f82ee5defb2fc, 0x78a5636f43172f60, 0x84c87814a1f0ab72, 0x8cc702081a6439ec,
-    0x90befffa23631e28, 0xa4506cebde82bde9, 0xbef9a3f7b2c67915, 0xc67178f2e372532b, 0xca273eceea26619c,
-    0xd186b8c721c0c207, 0xeada7dd6cde0eb1e, 0xf57d4f7fee6ed178, 0x06f067aa72176fba, 0x0a637dc5a2c898a6,
-    0x113f9804bef90dae, 0x1b710b35131c471b, 0x28db77f523047d84, 0x32caab7b40c72493, 0x3c9ebe0a15c9bebc,
-    0x431d67c49c100d4c, 0x4cc5d4becb3e42b6, 0x597f299cfc657e2a, 0x5fcb6fab3ad6faec, 0x6c44198c4a475817,
-)
-# §5.3.5: initial hash value
-_H0 = (0x6a09e667f3bcc908, 0xbb67ae8584caa73b, 0x3c6ef372fe94f82b, 0xa54ff53a5f1d36f1,
-       0x510e527fade682d1, 0x9b05688c2b3e6c1f, 0x1f83d9abfb41bd6b, 0x5be0cd19137e2179)
+# §4.2.3: the first 64 bits of the fractional parts of the cube roots of the first 80 primes
+_K = bytes.fromhex("""
+    428a2f98d728ae22 7137449123ef65cd b5c0fbcfec4d3b2f e9b5dba58189dbbc
+    3956c25bf348b538 59f111f1b605d019 923f82a4af194f9b ab1c5ed5da6d8118
+    d807aa98a3030242 12835b0145706fbe 243185be4ee4b28c 550c7dc3d5ffb4e2
+    72be5d74f27b896f 80deb1fe3b1696b1 9bdc06a725c71235 c19bf174cf692694
+    e49b69c19ef14ad2 efbe4786384f25e3 0fc19dc68b8cd5b5 240ca1cc77ac9c65
+    2de92c6f592b0275 4a7484aa6ea6e483 5cb0a9dcbd41fbd4 76f988da831153b5
+    983e5152ee66dfab a831c66d2db43210 b00327c898fb213f bf597fc7beef0ee4
+    c6e00bf33da88fc2 d5a79147930aa725 06ca6351e003826f 142929670a0e6e70
+    27b70a8546d22ffc 2e1b21385c26c926 4d2c6dfc5ac42aed 53380d139d95b3df
+    650a73548baf63de 766a0abb3c77b2a8 81c2c92e47edaee6 92722c851482353b
+    a2bfe8a14cf10364 a81a664bbc423001 c24b8b70d0f89791 c76c51a30654be30
+    d192e819d6ef5218 d69906245565a910 f40e35855771202a 106aa07032bbd1b8
+    19a4c116b8d2d0c8 1e376c085141ab53 2748774cdf8eeb99 34b0bcb5e19b48a8
+    391c0cb3c5c95a63 4ed8aa4ae3418acb 5b9cca4f7763e373 682e6ff3d6b2b8a3
+    748f82ee5defb2fc 78a5636f43172f60 84c87814a1f0ab72 8cc702081a6439ec
+    90befffa23631e28 a4506cebde82bde9 bef9a3f7b2c67915 c67178f2e372532b
+    ca273eceea26619c d186b8c721c0c207 eada7dd6cde0eb1e f57d4f7fee6ed178
+    06f067aa72176fba 0a637dc5a2c898a6 113f9804bef90dae 1b710b35131c471b
+    28db77f523047d84 32caab7b40c72493 3c9ebe0a15c9bebc 431d67c49c100d4c
+    4cc5d4becb3e42b6 597f299cfc657e2a 5fcb6fab3ad6faec 6c44198c4a475817
+""")
+# §5.3.5: the initial hash value
+_H0 = bytes.fromhex("""
+    6a09e667f3bcc908 bb67ae8584caa73b 3c6ef372fe94f82b a54ff53a5f1d36f1
+    510e527fade682d1 9b05688c2b3e6c1f 1f83d9abfb41bd6b 5be0cd19137e2179
+""")
+_kcache = []
+
+
+def _kints():
+    if not _kcache:
+        _kcache.extend(int.from_bytes(_K[i:i + 8], "big") for i in range(0, 640, 8))
+    return _kcache
 
 
 def _block(hs, b, o):
@@ -44,7 +61,7 @@ def _block(hs, b, o):
         w.append((w[t - 16] + w[t - 7] + (((xx >> 1) ^ (xx >> 8)) & m ^ (x >> 7))
                   + (((yy >> 19) ^ (yy >> 61)) & m ^ (y >> 6))) & m)
     a, b_, c, d, e, f, g, h = hs
-    k = _K
+    k = _kints()
     bc = b_ ^ c
     for t in range(80):
         # T1 = h + Σ1(e) + Ch(e,f,g) + K_t + W_t ; T2 = Σ0(a) + Maj(a,b,c)
@@ -72,13 +89,51 @@ def _block(hs, b, o):
     hs[7] = (hs[7] + h) & m
 
 
+def _py_init():
+    return [int.from_bytes(_H0[i:i + 8], "big") for i in range(0, 64, 8)]
+
+
+def _py_final(hs):
+    return b"".join(x.to_bytes(8, "big") for x in hs)
+
+
+_init, _compress, _final = _py_init, _block, _py_final
+VIPER = False                  # True once coap.sha512v's compression is in use
+
+if sys.implementation.name == "micropython":
+    try:
+        from array import array
+        from coap.sha512v import compress as _vc
+
+        _k32 = array("I", (int.from_bytes(_K[i:i + 4], "big") for i in range(0, 640, 4)))
+        _w32 = array("I", bytes(640))
+
+        def _v_init():
+            return array("I", (int.from_bytes(_H0[i:i + 4], "big") for i in range(0, 64, 4)))
+
+        def _v_compress(st, b, o):
+            _vc(st, b, o, _w32, _k32)
+
+        def _v_final(st):
+            return b"".join(x.to_bytes(4, "big") for x in st)
+
+        _st = _v_init()
+        _v_compress(_st, b"abc\x80" + bytes(123) + b"\x18", 0)
+        if _v_final(_st)[:16] == bytes.fromhex("ddaf35a193617abacc417349ae204131"):
+            _init, _compress, _final = _v_init, _v_compress, _v_final
+            VIPER = True
+        _st = None
+    except Exception:  # no native emitter, a bytecode build (viper types undefined): stay in Python
+        pass
+
+
 def steps(data):
     """Generator: None after each block, then the 64-byte digest of data (bytes-like)."""
-    hs = list(_H0)
+    hs = _init()
     n = len(data)
     full = n - n % 128
     for o in range(0, full, 128):
-        _block(hs, data, o)
+        _compress(hs, data, o)
         yield None
     # §5.1.2 padding: 0x80, zeros, the message length in bits as a 128-bit big-endian integer
     tail = bytearray(data[full:])
@@ -86,9 +141,9 @@ def steps(data):
     tail.extend(bytes((-len(tail) - 16) % 128))
     tail.extend((n * 8).to_bytes(16, "big"))
     for o in range(0, len(tail), 128):
-        _block(hs, tail, o)
+        _compress(hs, tail, o)
         yield None
-    yield b"".join(x.to_bytes(8, "big") for x in hs)
+    yield _final(hs)
 
 
 def digest(data):
