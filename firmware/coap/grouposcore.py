@@ -9,7 +9,7 @@
 from coap import cose, ccm
 from coap.msgcore import DecodeError
 from coap.hkdf import hkdf as _hkdf
-from coap.oscore import Rejects, Binding, derive, check_algs, option_of, outer_of, rebuild, OUTER
+from coap.oscore import Rejects, Binding, derive, check_algs, head, outer_of, rebuild, OUTER
 
 
 class Recipient:
@@ -133,14 +133,10 @@ class GroupContext:
 
     def _head(self, m):
         """(raw option, piv, kid context, Recipient) of a group-mode message, or None (counted)."""
-        try:
-            raw, (piv, ctx, kid, group) = option_of(m)
-        except KeyError:
-            return self._no("not_protected")
-        except DecodeError:
-            return self._no("option")
-        if not group:
-            return self._no("mode")
+        h = head(self, m, True)
+        if h is None:
+            return None
+        raw, piv, ctx, kid = h
         r = self.recipients.get(kid) if kid is not None else None
         if r is None:
             return self._no("kid")

@@ -156,14 +156,20 @@ def rebuild(outer, pt, request):
     return buf
 
 
-def option_of(m):
-    """(raw OSCORE option value, (piv, kid_context, kid, group)) of a decoded message; raises
-    KeyError when absent, DecodeError when malformed."""
+def head(ctx, m, group):
+    """(raw OSCORE option value, piv, kid context, kid) of a message with a well-formed OSCORE option
+    of the expected mode (group: the Group Flag set), or None, the reason counted on ctx."""
     k = m.find(cose.OSCORE)
     if k < 0:
-        raise KeyError
+        return ctx._no("not_protected")
     raw = bytes(m.buf[m.ooff[k]:m.ooff[k] + m.olen[k]])
-    return raw, cose.parse_option(raw)
+    try:
+        piv, kc, kid, g = cose.parse_option(raw)
+    except DecodeError:
+        return ctx._no("option")
+    if g != group:
+        return ctx._no("mode")
+    return raw, piv, kc, kid
 
 
 def outer_code(request, obs):
@@ -232,14 +238,10 @@ class Context(Sender):
         """Verify a response to the request of binding -> plain datagram or None. A response with its
         own Partial IV (a notification, §4.1.3.5.2) must be newer than the binding's Notification
         Number (§7.4.1), which it then becomes; the check does not trust the outer Observe."""
-        try:
-            raw, (piv, ctx, kid, group) = option_of(m)
-        except KeyError:
-            return self._no("not_protected")
-        except DecodeError:
-            return self._no("option")
-        if group:
-            return self._no("mode")
+        h = head(self, m, False)
+        if h is None:
+            return None
+        raw, piv, ctx, kid = h
         if kid is not None and kid != self.recipient_id:
             return self._no("kid")
         if ctx is not None and ctx != self.id_context:

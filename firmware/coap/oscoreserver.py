@@ -3,8 +3,7 @@
 # coap.oscore.Context and these); a board, a client only, protects requests and verifies responses with
 # coap.oscore alone (RAM). Group OSCORE's replay-checked requests use ReplayWindow too.
 from coap import cose, ccm, oscore
-from coap.msgcore import DecodeError
-from coap.oscore import Binding, option_of, outer_code, split, wrap
+from coap.oscore import Binding, head, outer_code, split, wrap
 
 
 class ReplayWindow:
@@ -55,14 +54,10 @@ class Context(oscore.Context):
     def unprotect_request(self, m, replay=True):
         """Verify a request -> (plain datagram, Binding) or None. replay=False skips the replay check
         and leaves the window alone (draft -04 §6.3.1 for a rebuilt phantom request)."""
-        try:
-            raw, (piv, ctx, kid, group) = option_of(m)
-        except KeyError:
-            return self._no("not_protected")
-        except DecodeError:
-            return self._no("option")
-        if group:
-            return self._no("mode")
+        h = head(self, m, False)
+        if h is None:
+            return None
+        raw, piv, ctx, kid = h
         if kid is None or kid != self.recipient_id:
             return self._no("kid")
         if ctx is not None and ctx != self.id_context:
