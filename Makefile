@@ -37,9 +37,9 @@ N ?= 100000
 fuzz: $(STAMP)
 	$(PY) -m tools.fuzz --n $(N)
 
-# make soak [N=100000]: fuzzing, faults, memory, load, spoofing; prints the figures (tools/soak.py)
+# make soak [N=100000]: fuzzing, faults, memory, load, spoofing; prints the figures (tools/soak/)
 soak: setup
-	$(PY) tools/soak.py --n $(N)
+	$(PY) -m tools.soak --n $(N)
 
 # make demo [BOARDS=3] [DURATION=30] [PM=0|1|off]
 demo: setup

@@ -33,11 +33,13 @@ class H:
         self.now = 0
 
     def rx(self, buf, src=C1):
-        return [(msg.decode(b), d) for b, d in self.s.receive(buf, src, self.now)]
+        self.s.receive(buf, src, self.now)
+        return [(msg.decode(b), d) for b, d in self.s.take()]
 
     def tick(self, t):
         self.now = t
-        return [(msg.decode(b), d) for b, d in self.s.tick(t)]
+        self.s.tick(t)
+        return [(msg.decode(b), d) for b, d in self.s.take()]
 
     def count(self, path="/r"):
         g = self.s.group_for(path)
@@ -112,6 +114,7 @@ def test_verdict_after_the_group_ended_is_ignored():
     h = H()
     ir = h.register(C1, 1, b"\x01")
     h.s.cancel_group("/r", h.now)
+    h.s.take()                      # the multicast cancellation (§2.5)
     assert h.rx(msg.empty(msg.RST, ir.mid)) == [] and h.s.stats["not_joined"] == 0
 
 

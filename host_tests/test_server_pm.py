@@ -12,17 +12,46 @@ from coap.pm import PMEndpoint
 from tools.server.core import ServerCore, Config
 from tools.server.resources import builtins
 from helpers import ROOT, free_port
+
 SRV = "127.0.0.1"
 GRP = ("224.0.1.187", 5683)
 C1 = ("127.0.0.1", 40001)
 C2 = ("127.0.0.1", 40002)
 
 
+class Stepped:
+    """The core driven one input at a time: each input followed by take() (CONTRACT.md), so the call
+    returns what that input made the server send. Everything else is the core's own."""
+
+    def __init__(self, core):
+        self.core = core
+
+    def __getattr__(self, name):
+        return getattr(self.core, name)
+
+    def _then_take(name):
+        def step(self, *args):
+            getattr(self.core, name)(*args)
+            return self.core.take()
+        return step
+
+    receive = _then_take("receive")
+    tick = _then_take("tick")
+    update = _then_take("update")
+    shutdown = _then_take("shutdown")
+
+    def start_group(self, path, now):
+        self.core.start_group(path, now)
+        self.core.take()
+        return self.core.group_for(path)
+
+
 def core(pm=None, **cfg):
     cfg.setdefault("srv_addr", SRV)
     cfg.setdefault("grp", GRP)
     cfg.setdefault("notify_interval_ms", 0)
-    return ServerCore(builtins(time_period_ms=0, sensor_period_ms=0), Config(**cfg), pm=pm, rng=random.Random(3))
+    return Stepped(ServerCore(builtins(time_period_ms=0, sensor_period_ms=0), Config(**cfg), pm=pm,
+                              rng=random.Random(3)))
 
 
 def reg(mid=1, tok=b"\x4a", path="r", mtype=msg.CON, extra=()):

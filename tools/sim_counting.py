@@ -26,12 +26,14 @@ def simulate(n, loss=0.0, rounds=5, m=32, d=4, start=None, seed=1, wait_ms=LEISU
     core = ServerCore([res], Config(grp=GRP, srv_addr="192.0.2.1", notify_interval_ms=0, m=m, d=d,
                                     wait_ms=wait_ms, dedup_max=1000), rng=random.Random(seed + 1))
     core.receive(msg.encode(msg.NON, msg.GET, 1, b"\x01", [(o.OBSERVE, 0), (o.URI_PATH, "r")]), ("192.0.2.100", 5683), 0)
+    core.take()
     g = res.group
     g.counter.add((n if start is None else start) - 1)   # the registrations the server has counted
     now, mid, notifs, out = 1000, 2, 0, []
     while len(out) < rounds and notifs < max_notifs and res.group is g:
         now += 1000
-        sent = core.update("/r", str(notifs), now)
+        core.update("/r", str(notifs), now)
+        sent = core.take()
         notifs += 1
         note = msg.decode(sent[0][0])
         if not note.has(o.MRFD):
@@ -50,8 +52,10 @@ def simulate(n, loss=0.0, rounds=5, m=32, d=4, start=None, seed=1, wait_ms=LEISU
             mid = (mid + 1) & 0xFFFF
             req = feedback.request(mid, b"\x02", [(o.URI_PATH, "r")])   # the board's own confirmation (§5.1)
             core.receive(req, ("10.%d.%d.%d" % (c >> 16 & 255, c >> 8 & 255, c & 255), 5683), now + int(t))
+        core.take()
         now += wait_ms
-        cancelled = core.tick(now)
+        core.tick(now)
+        cancelled = core.take()
         h = g.counter.history[-1]
         out.append({"round": h[0], "n": n, "N": h[1], "Q": h[2], "R": h[3], "E": h[4], "count": h[5],
                     "err": (h[5] - n) / n, "notifications": notifs, "cancelled": bool(cancelled)})

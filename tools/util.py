@@ -43,9 +43,10 @@ def micropython_bin():
     return shutil.which("micropython") or "micropython"
 
 
-def micropython_env(path=(), extra=None):
-    """The environment for a MicroPython program: firmware/ (and `path`) importable via MICROPYPATH."""
-    env = dict(os.environ, MICROPYPATH=":".join([".frozen", FIRMWARE] + list(path)))
+def micropython_env(path=(), extra=None, firmware=None):
+    """The environment for a MicroPython program: the firmware (firmware/, or a folder of .mpy files
+    from tools/mpy.py) and then `path` importable via MICROPYPATH."""
+    env = dict(os.environ, MICROPYPATH=":".join([".frozen", firmware or FIRMWARE] + list(path)))
     if extra:
         env.update(extra)
     return env
@@ -58,3 +59,8 @@ else:
     def now_ms():
         """Monotonic milliseconds, the `now` a driver feeds a sans-I/O core."""
         return int(time.monotonic() * 1000)
+
+    def wall_epoch_ms():
+        """The wall clock minus now_ms(): now_ms() + this is ms since the Unix epoch (what a
+        driver hands a core that shows the time)."""
+        return int(time.time() * 1000) - now_ms()

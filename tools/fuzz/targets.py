@@ -225,12 +225,12 @@ class ServerTarget:
         res = R.builtins(group_after=1)
         res.append(R.Resource("/g", "0", group_after=0, writable=True))
         core = ServerCore(res, Config(grp=GRP, srv_addr="127.0.0.1", srv_port=5683, notify_interval_ms=100),
-                          pm=pm.PMEndpoint("server", pattern=0), rng=random.Random(7),
-                          local_addr=lambda peer: "127.0.0.1")
+                          pm=pm.PMEndpoint("server", pattern=0), rng=random.Random(7))
         self.now = 1000
         core.start_group("/g", self.now)
         for k, m in enumerate(C.section4_flow()[:6] + [C.registration(b"\x55", 77, path="time")]):
             core.receive(m, ("127.0.0.1", 6000 + k), self.now)
+        core.take()
         self.core = core
         self.base = core.stats["errors"]
 
@@ -244,12 +244,12 @@ class ServerTarget:
         self.now += (0, 10, 5000, 300000)[ctl >> 6]
         core = self.core
         self.errors.last = None
-        out = core.receive(data[1:], ("127.0.0.%d" % (1 + (ctl & 63)), 5000 + (ctl & 63)), self.now)
+        core.receive(data[1:], ("127.0.0.%d" % (1 + (ctl & 63)), 5000 + (ctl & 63)), self.now)
         if self.k % 8 == 0:
-            out += core.tick(self.now)
+            core.tick(self.now)
         if self.k % 64 == 0:
-            out += core.update("/g", str(self.k), self.now)
-        for buf, dest in out:
+            core.update("/g", str(self.k), self.now)
+        for buf, dest in core.take():
             msg.decode(buf)
         if core.stats["errors"] != self.base:
             self.base = core.stats["errors"]

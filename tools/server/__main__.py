@@ -14,7 +14,8 @@ from coap import addr
 from coap import options as o
 
 from tools import cli
-from tools.server.core import ServerCore, Config, now_ms
+from tools.util import now_ms, wall_epoch_ms
+from tools.server.core import ServerCore, Config
 from tools.server.driver import ServerDriver, pm_flows
 from tools.server import resources as R
 
@@ -81,6 +82,8 @@ def parser():
                                                          "server sends (2)")
     a("--path-mtu", type=num(1, None, True), default=1280, help="path MTU for the 5%% payload warning (1280)")
     a("--max-payload", type=num(0, None, True), default=1024, help="largest request payload accepted (1024)")
+    a("--dedup-max", type=num(1, None, True), default=20000,
+      help="exchanges remembered for deduplication, RFC 7252 §4.5 (20000; the oldest go first)")
     a("--config", metavar="FILE", help="JSON file with more resources (format below)")
     a("--no-builtins", action="store_true", help="no /r, /time, /sensor, /telemetry")
     a("--resource", type=_pv, action="append", default=[], metavar="/PATH[=VALUE]",
@@ -203,7 +206,7 @@ def build(args):
         o.configure(mrfd=args.mrfd, ltmr=args.ltmr, pm=args.pm_option, cf_informative=args.cf_informative)
     bind = args.bind or ("::" if args.ipv6 else "0.0.0.0")
     group = args.group or ("ff05::fd" if args.ipv6 else "224.0.1.187")
-    res = [] if args.no_builtins else R.builtins(group_after=args.policy)
+    res = [] if args.no_builtins else R.builtins(group_after=args.policy, epoch_ms=wall_epoch_ms(), now=now_ms())
     if args.config:
         res += getattr(args, "config_resources", None) or R.from_config(args.config)
     for path, v in args.resource:
@@ -221,8 +224,8 @@ def build(args):
     cfg = Config(grp=(group, args.group_port), srv_addr=args.srv_addr or (None if bind in ("0.0.0.0", "::") else bind),
                  srv_port=args.port, notify_interval_ms=int(args.interval * 1000), token_len=args.token_len,
                  m=args.m, d=args.d, wait_ms=int(args.wait * 1000), every=args.every, path_mtu=args.path_mtu,
-                 max_payload=args.max_payload,
-                 ack_timeout=None if args.ack_timeout is None else int(args.ack_timeout * 1000))
+                 max_payload=args.max_payload, dedup_max=args.dedup_max,
+                 **({} if args.ack_timeout is None else {"ack_timeout_ms": int(args.ack_timeout * 1000)}))
     pm = None
     if args.pm is not None:
         from coap.pm import PMEndpoint
@@ -238,7 +241,7 @@ async def amain(args, core, drv):
         print("listening on %s:%d" % (drv.bind[0], drv.port), flush=True)
     for r in core.resources.values():
         if r.group_after == 0:
-            drv._io(core.start_group(r.path, now_ms()))
+            drv.start_group(r.path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

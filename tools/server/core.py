@@ -1,17 +1,41 @@
-# The sans-I/O server: fed (datagram, source, now_ms), returns the datagrams to send as
-# [(bytes, (host, port))]; tick(now) does timers; next_deadline() says when to call tick.
-# RFC 7252 (messaging, dedup, CON retransmission, 4.02/4.04/4.05), RFC 7641 (traditional
-# observation), RFC 7967 (No-Response), draft-tiloca-core-observe-multicast-notifications-04
-# (§2 group observation, §5.2 rough counting, Appendix A.2 introspection).
+"""The sans-I/O desktop server core: RFC 7252 (messaging, deduplication, CON retransmission,
+4.02/4.04/4.05), RFC 7641 (traditional observation), RFC 7967 (No-Response),
+draft-tiloca-core-observe-multicast-notifications-04 (§2 group observation, §5.2 rough counting,
+Appendix A.2 introspection) and draft-ietf-core-coap-pm (marking and measuring, `pm=`).
+
+The contract (CONTRACT.md; the board client and the proxy core follow it too). `ServerCore` does no
+I/O: no sockets, no clock, no randomness but `rng=`, no address lookups.
+
+Inputs:
+  receive(data, src, now, group=None, local=None)
+      one datagram `data` from `src` (host, port) at `now` (ms ticks); `group` is the
+      (GRP_ADDR, GRP_PORT) it came on, or None (the server only receives unicast); `local` is the
+      server's own address towards `src`, as the driver knows it (SRV_ADDR in tp_info when
+      Config.srv_addr is None). Returns None.
+  tick(now)                   runs the timers due at `now` (retransmissions, rate-limited and
+                              periodic notifications, counting rounds). Returns None.
+  update(path, value, now, cf=None), start_group(path, now, local=None),
+  cancel_group(path, now, why), shutdown(now)
+                              the application's inputs (a new representation; §2 "at any time";
+                              §2.5). Return None.
+Outputs:
+  take()                      the datagrams to send, [(bytes, (host, port))], and empties the queue;
+                              a destination that is the group is a multicast send.
+  next_deadline()             the earliest `now` at which tick() has work, or None.
+  what is delivered           PUT/POST set the resources (tools/server/resources.py); counters in
+                              .stats, status() and report() for the driver's lines and --stats-json.
+
+Configuration (`Config`): the policies, and the RFC 7252 §4.8 transmission parameters as fields with
+the coap.params defaults (ack_timeout_ms, ack_random_factor, max_retransmit, exchange_lifetime_ms,
+non_lifetime_ms).
+"""
 import logging
 import random
-import time
 from collections import OrderedDict
 
-from coap import msg, addr
+from coap import msg, addr, params
 from coap import options as o
-# RFC 7252 §4.8 transmission parameters: the one definition (Config takes them as fields)
-from coap.params import ACK_TIMEOUT, ACK_RANDOM_FACTOR, MAX_RETRANSMIT, EXCHANGE_LIFETIME, NON_LIFETIME
+from coap.pm import value_of as pm_value_of
 
 from tools.server.counting import RoughCounter, MAX_CONFIRMATION_WAIT_MS
 from tools.server.group import GroupObservation, TokenSpace
@@ -37,18 +61,22 @@ def _handled():
 
 class Config:
     """Server policies. Times in ms. grp: the default (GRP_ADDR, GRP_PORT); srv_addr: the
-    SRV_ADDR advertised in tp_info (None: ask the driver's local_addr(peer))."""
+    SRV_ADDR advertised in tp_info (None: the `local` address the driver passes with the request).
+    The RFC 7252 §4.8 transmission parameters (for the CONs the server sends, and how long it
+    remembers an exchange) default to coap.params: nothing else defines them."""
 
     def __init__(self, grp=("224.0.1.187", 5683), srv_addr=None, srv_port=5683,
                  notify_interval_ms=3000, token_len=4, m=32, d=4,
                  wait_ms=MAX_CONFIRMATION_WAIT_MS, every=10, first_after=1, path_mtu=1280,
                  max_payload=1024, max_pending=2000, dedup_max=20000, con_every=20,
-                 security=None, log_rate=20, max_observers=1024, ack_timeout=None, ack_random_factor=None,
-                 max_retransmit=None):
-        # RFC 7252 §4.8 (CON informative responses and notifications); None: coap.params
-        self.ack_timeout = ACK_TIMEOUT if ack_timeout is None else ack_timeout
-        self.ack_random_factor = ACK_RANDOM_FACTOR if ack_random_factor is None else ack_random_factor
-        self.max_retransmit = MAX_RETRANSMIT if max_retransmit is None else max_retransmit
+                 security=None, log_rate=20, max_observers=1024, ack_timeout_ms=params.ACK_TIMEOUT,
+                 ack_random_factor=params.ACK_RANDOM_FACTOR, max_retransmit=params.MAX_RETRANSMIT,
+                 exchange_lifetime_ms=params.EXCHANGE_LIFETIME, non_lifetime_ms=params.NON_LIFETIME):
+        self.ack_timeout_ms = ack_timeout_ms
+        self.ack_random_factor = ack_random_factor
+        self.max_retransmit = max_retransmit
+        self.exchange_lifetime_ms = exchange_lifetime_ms   # deduplication of CON requests (§4.5)
+        self.non_lifetime_ms = non_lifetime_ms             # ... and of NON requests
         self.grp = grp
         self.srv_addr = srv_addr
         self.srv_port = srv_port
@@ -98,11 +126,11 @@ class _Pending:
 
 
 class ServerCore:
-    def __init__(self, resources=(), config=None, pm=None, rng=None, local_addr=None):
+    def __init__(self, resources=(), config=None, pm=None, rng=None):
         self.cfg = config or Config()
         self.pm = pm
         self.rng = rng or random.Random()
-        self.local_addr = local_addr
+        self._local = None            # the server's address towards the current peer (from the driver)
         self.resources = OrderedDict((r.path, r) for r in resources)
         self.groups = {}              # T -> GroupObservation
         self.ended = []               # ended GroupObservations (report())
@@ -123,27 +151,33 @@ class ServerCore:
         self._mtu_warned = set()
 
     # ------------------------------------------------------------------ API
-    def receive(self, data, src, now):
-        """One datagram from src ((host, port) or raw sockaddr). Returns [(bytes, (host, port))]."""
-        self.out = []
+    def receive(self, data, src, now, group=None, local=None):
+        """One datagram from src ((host, port) or raw sockaddr); `local`: the server's address
+        towards src, from the driver (SRV_ADDR when Config.srv_addr is None). What to send: take()."""
         self.stats["rx"] += 1
+        self._local = local
         try:
             peer = addr.norm(src)
             self._receive(data, peer, now)
         except Exception as e:  # bad input must never crash the server
             self.stats["errors"] += 1
             log.exception("internal error on a datagram from %r: %s", src, e)
-        return self._flush()
+        self._local = None
 
     def tick(self, now):
         """Timers: retransmissions, rate-limited notifications, periodic values, counting rounds."""
-        self.out = []
         try:
             self._tick(now)
         except Exception as e:
             self.stats["errors"] += 1
             log.exception("internal error in tick: %s", e)
-        return self._flush()
+
+    def take(self):
+        """The datagrams to send, [(bytes, (host, port))] (a group destination: multicast); empties
+        the queue."""
+        out = self.out
+        self.out = []
+        return out
 
     def next_deadline(self):
         """ms of the next timer, or None."""
@@ -161,37 +195,33 @@ class ServerCore:
         return d
 
     def update(self, path, value, now, cf=None):
-        """A new representation of a resource (also what PUT/POST do). Returns datagrams."""
-        self.out = []
+        """A new representation of a resource (also what PUT/POST do)."""
         res = self.resources[path]
         res.set(value, cf)
         self._changed(res, now)
-        return self._flush()
 
     def add_resource(self, res):
         self.resources[res.path] = res
 
-    def start_group(self, path, now):
-        """Start a group observation now (draft §2: "at any time"). Returns datagrams."""
-        self.out = []
+    def start_group(self, path, now, local=None):
+        """Start a group observation now (draft §2: "at any time"); `local`: the server's address
+        towards the group (SRV_ADDR when Config.srv_addr is None). group_for(path) tells whether
+        one runs (a bad SRV_ADDR/GRP_ADDR leaves the resource traditional, logged)."""
         res = self.resources[path]
         if res.group is None:
+            self._local = local
             self._start_group(res, now, None, None)
-        return self._flush()
+            self._local = None
 
     def cancel_group(self, path, now, why="by request"):
-        self.out = []
         res = self.resources[path]
         if res.group is not None:
             self._cancel_group(res.group, now, why)
-        return self._flush()
 
     def shutdown(self, now):
         """Cancel every group observation with the multicast 5.03 (§2.5)."""
-        self.out = []
         for g in list(self.groups.values()):
             self._cancel_group(g, now, "shutdown")
-        return self._flush()
 
     def status(self):
         return {"groups": [g.status() for g in self.groups.values()],
@@ -211,11 +241,6 @@ class ServerCore:
         return self.resources[path].group
 
     # ------------------------------------------------------------ plumbing
-    def _flush(self):
-        out = self.out
-        self.out = []
-        return out
-
     def _next_mid(self):
         self._mid = (self._mid + 1) & 0xFFFF
         return self._mid
@@ -270,7 +295,7 @@ class ServerCore:
             return False
         mid = (buf[2] << 8) | buf[3]
         c = self.cfg
-        t = int(c.ack_timeout * (1 + (c.ack_random_factor - 1) * self.rng.random()))
+        t = int(c.ack_timeout_ms * (1 + (c.ack_random_factor - 1) * self.rng.random()))
         self.pending[(peer, mid)] = _Pending(buf, peer, now, t, kind, ref)
         self._send(buf, peer)
         return True
@@ -286,8 +311,12 @@ class ServerCore:
             if len(data) >= 4 and data[0] >> 6 == 1 and (data[0] >> 4) & 3 == msg.CON:
                 self._send(msg.empty(msg.RST, (data[2] << 8) | data[3]), peer)
             return
+        req_pm = None    # the request's PM value (echoed through pm.tx)
         if self.pm is not None and m.code:   # empty ACK/RST/ping carry no options: not packets of the marked flow
-            self.pm.rx(peer, m.uint(o.PM) if o.check_length(o.PM, max(m.opt_len(o.PM), 0)) else None, now)
+            req_pm = pm_value_of(m)          # coap.pm reads the option: None absent, -1 malformed
+            self.pm.rx(peer, req_pm, now)
+            if req_pm is not None and req_pm < 0:
+                req_pm = None
         t, code = m.type, m.code
         if code == msg.EMPTY:
             if t == msg.CON:            # CoAP ping (RFC 7252 §4.3)
@@ -311,14 +340,13 @@ class ServerCore:
         hit = self.dedup.get(key)
         if hit is not None and hit[0] > now:   # RFC 7252 §4.5: same answer, no re-processing
             self.stats["dup"] += 1
-            req_pm = self._uint(m, o.PM) if self.pm is not None else None
             for buf in hit[1]:   # the replay is a new packet of the flow: fresh PM marking
                 self._send(self._remark(buf, peer, now, req_pm), peer)
             return
-        ctx = _Ctx(peer, m.mid, m.token_bytes(), t == msg.CON, self._uint(m, o.NO_RESPONSE, 0),
-                   self._uint(m, o.PM) if self.pm is not None else None)
+        ctx = _Ctx(peer, m.mid, m.token_bytes(), t == msg.CON, self._uint(m, o.NO_RESPONSE, 0), req_pm)
         self._request(m, ctx, now)
-        self.dedup[key] = (now + (EXCHANGE_LIFETIME if ctx.con else NON_LIFETIME), ctx.resp)
+        cfg = self.cfg
+        self.dedup[key] = (now + (cfg.exchange_lifetime_ms if ctx.con else cfg.non_lifetime_ms), ctx.resp)
         self.dedup.move_to_end(key)
         while len(self.dedup) > self.cfg.dedup_max:
             self.dedup.popitem(last=False)
@@ -557,9 +585,7 @@ class ServerCore:
     def _start_group(self, res, now, m, peer):
         cfg = self.cfg
         grp = res.grp or cfg.grp
-        srv = cfg.srv_addr
-        if srv is None and self.local_addr is not None:
-            srv = self.local_addr(peer)
+        srv = cfg.srv_addr or self._local
         try:
             if srv is None:
                 raise ValueError("SRV_ADDR unknown (set srv_addr)")
@@ -748,7 +774,3 @@ class ServerCore:
             if exp > now:
                 break
             self.dedup.popitem(last=False)
-
-
-def now_ms():
-    return int(time.monotonic() * 1000)

@@ -3,6 +3,8 @@
 # interface, TTL / hop limit and loop are socket options here, nowhere else. The server never
 # shares its port: no SO_REUSEADDR (another server on SRV_PORT would take part of its unicast
 # traffic; the server receives no multicast, so it needs no shared group-port socket).
+# What the sans-I/O core cannot know comes from here: the clock (tools.util.now_ms), and the
+# server's own address towards a peer (SRV_ADDR for tp_info when bound to the wildcard).
 import asyncio
 import errno
 import logging
@@ -10,7 +12,7 @@ import socket
 import struct
 import time
 
-from tools.server.core import now_ms
+from tools.util import now_ms
 
 log = logging.getLogger("coapcast.server")
 
@@ -65,7 +67,9 @@ class _Proto(asyncio.DatagramProtocol):
         self.drv = drv
 
     def datagram_received(self, data, src):
-        self.drv._io(self.drv.core.receive(data, src, now_ms()))
+        drv = self.drv
+        drv.core.receive(data, src, now_ms(), None, drv.local_addr(src))
+        drv._io()
 
     def error_received(self, exc):
         log.warning("socket error: %s", exc)
@@ -87,26 +91,36 @@ class ServerDriver:
         self.sock = None
         self._timer = None
         self._status = None
-        if core.local_addr is None:
-            core.local_addr = self.local_addr
+        self._local = {}                # peer host -> the local address towards it (wildcard binds)
 
     @property
     def port(self):
         return self.sock.getsockname()[1]
 
     def local_addr(self, peer):
-        """SRV_ADDR as a client reaches it: the bound address, or the source address the
-        kernel picks towards the peer (the group when there is no peer)."""
+        """SRV_ADDR as a client reaches it, for the core (only when Config.srv_addr is unset): the
+        bound address, or the source address the kernel picks towards the peer (the group when there
+        is no peer), remembered per peer host."""
+        if self.core.cfg.srv_addr is not None:
+            return None
         host = self.bind[0]
         if host not in ("", "0.0.0.0", "::"):
             return host
         dst = peer[0] if peer else (self.core.cfg.grp[0])
-        try:
-            with socket.socket(socket.AF_INET6 if _is_v6(dst) else socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.connect((dst, 9))
-                return s.getsockname()[0]
-        except OSError:
+        if not isinstance(dst, str):
             return None
+        a = self._local.get(dst)
+        if a is None:
+            try:
+                with socket.socket(socket.AF_INET6 if _is_v6(dst) else socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.connect((dst, 9))
+                    a = s.getsockname()[0]
+            except OSError:
+                return None
+            if len(self._local) >= 4096:
+                self._local.clear()
+            self._local[dst] = a
+        return a
 
     def open(self):
         """Create and bind the socket (start() does it when not done yet): a port in use or a bad
@@ -127,9 +141,10 @@ class ServerDriver:
             self._status = loop.call_later(self.status_every, self._status_line)
         return self
 
-    def _io(self, out):
+    def _io(self):
+        """Send what the core has queued, then re-arm the timer for its next deadline."""
         t = self.transport
-        for buf, dst in out:
+        for buf, dst in self.core.take():
             if self.on_send is not None:
                 self.on_send(buf, dst)
             if t is not None and not t.is_closing():
@@ -148,11 +163,18 @@ class ServerDriver:
 
     def _fire(self):
         self._timer = None
-        self._io(self.core.tick(now_ms()))
+        self.core.tick(now_ms())
+        self._io()
 
     def update(self, path, value, cf=None):
         """A new value for a resource (from the application / the demo updater)."""
-        self._io(self.core.update(path, value, now_ms(), cf))
+        self.core.update(path, value, now_ms(), cf)
+        self._io()
+
+    def start_group(self, path):
+        """Start a group observation of path now (draft §2 "at any time"; --policy start)."""
+        self.core.start_group(path, now_ms(), self.local_addr(None))
+        self._io()
 
     def _status_line(self):
         st = self.core.status()
@@ -172,7 +194,8 @@ class ServerDriver:
         """Cancel every group observation on the wire (§2.5), then close."""
         if self.transport is None:
             return
-        self._io(self.core.shutdown(now_ms()))
+        self.core.shutdown(now_ms())
+        self._io()
         for h in (self._timer, self._status):
             if h is not None:
                 h.cancel()
@@ -182,16 +205,12 @@ class ServerDriver:
         self.transport = None
 
 
-def pm_status(pm, max_peers=8):
-    """One short PM line (draft-ietf-core-coap-pm): per peer the loss and RTT measured on the flow
-    received from it, the levels its Event bits announce for our flow to it (ev=loss/delay), and
+def pm_flows(pm):
+    """One short text per flow (draft-ietf-core-coap-pm), by peer: the loss and RTT measured on the
+    flow received from it, the levels its Event bits announce for our flow to it (ev=loss/delay), and
     packets marked to it (the multicast group: only tx)."""
-    parts = []
-    st = pm.stats()
-    for k, d in sorted(st["peers"].items()):
-        if len(parts) >= max_peers:
-            parts.append("+%d more" % (len(st["peers"]) - max_peers))
-            break
+    out = []
+    for k, d in sorted(pm.stats()["peers"].items()):
         s = "%s tx=%d" % (k, d["tx"])
         if d["pkts"]:
             s += " rx=%d loss=%s rtt=%s" % (d["pkts"], "-" if d["loss_pct"] is None else "%.1f%%" % d["loss_pct"],
@@ -199,8 +218,16 @@ def pm_status(pm, max_peers=8):
         ev = d.get("peer_event")
         if ev:
             s += " ev=%d/%d" % tuple(ev)
-        parts.append(s)
-    return "PM p%d %s" % (st["pattern"], "; ".join(parts) or "no flows")
+        out.append(s)
+    return out
+
+
+def pm_status(pm, max_peers=8):
+    """One short PM line for the status line: the first max_peers flows of pm_flows()."""
+    parts = pm_flows(pm)
+    if len(parts) > max_peers:
+        parts[max_peers:] = ["+%d more" % (len(parts) - max_peers)]
+    return "PM p%d %s" % (pm.pattern, "; ".join(parts) or "no flows")
 
 
 async def serve_for(core, seconds, **kw):

@@ -2,7 +2,6 @@
 # traditional observation (RFC 7641) the observers and the Observe sequence number.
 import json
 import random
-import time
 
 from coap import options as o
 
@@ -103,8 +102,13 @@ def _counter(res, now):
         return "1"
 
 
-def _time(res, now):
-    return "%d" % int(time.time())
+def _clock(epoch_ms):
+    """/time's refresh: seconds since the Unix epoch on the core's clock, `now + epoch_ms`. The core
+    reads no clock: the driver measures epoch_ms (the wall clock minus its ms ticks; tools.util.
+    wall_epoch_ms); with the default 0, tests see their fake clock."""
+    def now_s(res, now):
+        return "%d" % ((now + epoch_ms) // 1000)
+    return now_s
 
 
 def _sensor_factory(seed=None):
@@ -120,14 +124,16 @@ def _sensor_factory(seed=None):
     return sensor
 
 
-def builtins(group_after=1, r_period_ms=0, time_period_ms=1000, sensor_period_ms=5000):
-    """/r a counter (group-observed by default, PUT/POST publish), /time (traditional),
-    /sensor a simulated temperature (group-observed), /telemetry where boards POST their
-    periodic reports (2.04; the latest one is kept; traditional observation for a dashboard)."""
+def builtins(group_after=1, r_period_ms=0, time_period_ms=1000, sensor_period_ms=5000, epoch_ms=0, now=0):
+    """/r a counter (group-observed by default, PUT/POST publish), /time (traditional; the wall
+    clock from epoch_ms, see _clock; `now`: the core's clock at start), /sensor a simulated
+    temperature (group-observed), /telemetry where boards POST their periodic reports (2.04; the
+    latest one is kept; traditional observation for a dashboard)."""
+    clock = _clock(epoch_ms)
     return [
         Resource("/r", "0", o.CF_TEXT, group_after=group_after, writable=True,
                  period_ms=r_period_ms, refresh=_counter, rt="counter"),
-        Resource("/time", _time(None, 0), o.CF_TEXT, period_ms=time_period_ms, refresh=_time, rt="time"),
+        Resource("/time", clock(None, now), o.CF_TEXT, period_ms=time_period_ms, refresh=clock, rt="time"),
         Resource("/sensor", "21.0", o.CF_TEXT, group_after=group_after, period_ms=sensor_period_ms,
                  refresh=_sensor_factory(), rt="temperature"),
         Resource("/telemetry", "", o.CF_TEXT, writable=True, rt="telemetry"),
