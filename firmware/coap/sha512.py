@@ -2,102 +2,62 @@
 # (every MicroPython port). digest(data) -> 64 bytes; steps(data) is the same computation as a
 # generator that yields None after each 128-byte block and finally the digest (sigverify's stepwise
 # verification drives it). The compression is coap.sha512v's viper code where MicroPython compiles it
-# (it must give FIPS 180-4's digest of "abc" at import), else _block here: 64-bit words as Python
-# ints masked with _M, what CPython's tests check against hashlib.
+# (it must give FIPS 180-4's digest of "abc" at import), else coap.sha512py's Python ints (what
+# CPython's tests check against hashlib).
 import sys
 
-from coap.compat import const
-
-_M = const(0xFFFFFFFFFFFFFFFF)
-
-# §4.2.3: the first 64 bits of the fractional parts of the cube roots of the first 80 primes
-_K = bytes.fromhex("""
-    428a2f98d728ae22 7137449123ef65cd b5c0fbcfec4d3b2f e9b5dba58189dbbc
-    3956c25bf348b538 59f111f1b605d019 923f82a4af194f9b ab1c5ed5da6d8118
-    d807aa98a3030242 12835b0145706fbe 243185be4ee4b28c 550c7dc3d5ffb4e2
-    72be5d74f27b896f 80deb1fe3b1696b1 9bdc06a725c71235 c19bf174cf692694
-    e49b69c19ef14ad2 efbe4786384f25e3 0fc19dc68b8cd5b5 240ca1cc77ac9c65
-    2de92c6f592b0275 4a7484aa6ea6e483 5cb0a9dcbd41fbd4 76f988da831153b5
-    983e5152ee66dfab a831c66d2db43210 b00327c898fb213f bf597fc7beef0ee4
-    c6e00bf33da88fc2 d5a79147930aa725 06ca6351e003826f 142929670a0e6e70
-    27b70a8546d22ffc 2e1b21385c26c926 4d2c6dfc5ac42aed 53380d139d95b3df
-    650a73548baf63de 766a0abb3c77b2a8 81c2c92e47edaee6 92722c851482353b
-    a2bfe8a14cf10364 a81a664bbc423001 c24b8b70d0f89791 c76c51a30654be30
-    d192e819d6ef5218 d69906245565a910 f40e35855771202a 106aa07032bbd1b8
-    19a4c116b8d2d0c8 1e376c085141ab53 2748774cdf8eeb99 34b0bcb5e19b48a8
-    391c0cb3c5c95a63 4ed8aa4ae3418acb 5b9cca4f7763e373 682e6ff3d6b2b8a3
-    748f82ee5defb2fc 78a5636f43172f60 84c87814a1f0ab72 8cc702081a6439ec
-    90befffa23631e28 a4506cebde82bde9 bef9a3f7b2c67915 c67178f2e372532b
-    ca273eceea26619c d186b8c721c0c207 eada7dd6cde0eb1e f57d4f7fee6ed178
-    06f067aa72176fba 0a637dc5a2c898a6 113f9804bef90dae 1b710b35131c471b
-    28db77f523047d84 32caab7b40c72493 3c9ebe0a15c9bebc 431d67c49c100d4c
-    4cc5d4becb3e42b6 597f299cfc657e2a 5fcb6fab3ad6faec 6c44198c4a475817
-""")
+# §4.2.3: K_0..K_79, the first 64 bits of the fractional parts of the cube roots of the first 80
+# primes, big-endian (bytes: a module's constants stay in RAM as long as it is loaded; 640 B)
+_K = (
+    b"\x42\x8a\x2f\x98\xd7\x28\xae\x22\x71\x37\x44\x91\x23\xef\x65\xcd"  # 0, 1
+    b"\xb5\xc0\xfb\xcf\xec\x4d\x3b\x2f\xe9\xb5\xdb\xa5\x81\x89\xdb\xbc"  # 2, 3
+    b"\x39\x56\xc2\x5b\xf3\x48\xb5\x38\x59\xf1\x11\xf1\xb6\x05\xd0\x19"  # 4, 5
+    b"\x92\x3f\x82\xa4\xaf\x19\x4f\x9b\xab\x1c\x5e\xd5\xda\x6d\x81\x18"  # 6, 7
+    b"\xd8\x07\xaa\x98\xa3\x03\x02\x42\x12\x83\x5b\x01\x45\x70\x6f\xbe"  # 8, 9
+    b"\x24\x31\x85\xbe\x4e\xe4\xb2\x8c\x55\x0c\x7d\xc3\xd5\xff\xb4\xe2"  # 10, 11
+    b"\x72\xbe\x5d\x74\xf2\x7b\x89\x6f\x80\xde\xb1\xfe\x3b\x16\x96\xb1"  # 12, 13
+    b"\x9b\xdc\x06\xa7\x25\xc7\x12\x35\xc1\x9b\xf1\x74\xcf\x69\x26\x94"  # 14, 15
+    b"\xe4\x9b\x69\xc1\x9e\xf1\x4a\xd2\xef\xbe\x47\x86\x38\x4f\x25\xe3"  # 16, 17
+    b"\x0f\xc1\x9d\xc6\x8b\x8c\xd5\xb5\x24\x0c\xa1\xcc\x77\xac\x9c\x65"  # 18, 19
+    b"\x2d\xe9\x2c\x6f\x59\x2b\x02\x75\x4a\x74\x84\xaa\x6e\xa6\xe4\x83"  # 20, 21
+    b"\x5c\xb0\xa9\xdc\xbd\x41\xfb\xd4\x76\xf9\x88\xda\x83\x11\x53\xb5"  # 22, 23
+    b"\x98\x3e\x51\x52\xee\x66\xdf\xab\xa8\x31\xc6\x6d\x2d\xb4\x32\x10"  # 24, 25
+    b"\xb0\x03\x27\xc8\x98\xfb\x21\x3f\xbf\x59\x7f\xc7\xbe\xef\x0e\xe4"  # 26, 27
+    b"\xc6\xe0\x0b\xf3\x3d\xa8\x8f\xc2\xd5\xa7\x91\x47\x93\x0a\xa7\x25"  # 28, 29
+    b"\x06\xca\x63\x51\xe0\x03\x82\x6f\x14\x29\x29\x67\x0a\x0e\x6e\x70"  # 30, 31
+    b"\x27\xb7\x0a\x85\x46\xd2\x2f\xfc\x2e\x1b\x21\x38\x5c\x26\xc9\x26"  # 32, 33
+    b"\x4d\x2c\x6d\xfc\x5a\xc4\x2a\xed\x53\x38\x0d\x13\x9d\x95\xb3\xdf"  # 34, 35
+    b"\x65\x0a\x73\x54\x8b\xaf\x63\xde\x76\x6a\x0a\xbb\x3c\x77\xb2\xa8"  # 36, 37
+    b"\x81\xc2\xc9\x2e\x47\xed\xae\xe6\x92\x72\x2c\x85\x14\x82\x35\x3b"  # 38, 39
+    b"\xa2\xbf\xe8\xa1\x4c\xf1\x03\x64\xa8\x1a\x66\x4b\xbc\x42\x30\x01"  # 40, 41
+    b"\xc2\x4b\x8b\x70\xd0\xf8\x97\x91\xc7\x6c\x51\xa3\x06\x54\xbe\x30"  # 42, 43
+    b"\xd1\x92\xe8\x19\xd6\xef\x52\x18\xd6\x99\x06\x24\x55\x65\xa9\x10"  # 44, 45
+    b"\xf4\x0e\x35\x85\x57\x71\x20\x2a\x10\x6a\xa0\x70\x32\xbb\xd1\xb8"  # 46, 47
+    b"\x19\xa4\xc1\x16\xb8\xd2\xd0\xc8\x1e\x37\x6c\x08\x51\x41\xab\x53"  # 48, 49
+    b"\x27\x48\x77\x4c\xdf\x8e\xeb\x99\x34\xb0\xbc\xb5\xe1\x9b\x48\xa8"  # 50, 51
+    b"\x39\x1c\x0c\xb3\xc5\xc9\x5a\x63\x4e\xd8\xaa\x4a\xe3\x41\x8a\xcb"  # 52, 53
+    b"\x5b\x9c\xca\x4f\x77\x63\xe3\x73\x68\x2e\x6f\xf3\xd6\xb2\xb8\xa3"  # 54, 55
+    b"\x74\x8f\x82\xee\x5d\xef\xb2\xfc\x78\xa5\x63\x6f\x43\x17\x2f\x60"  # 56, 57
+    b"\x84\xc8\x78\x14\xa1\xf0\xab\x72\x8c\xc7\x02\x08\x1a\x64\x39\xec"  # 58, 59
+    b"\x90\xbe\xff\xfa\x23\x63\x1e\x28\xa4\x50\x6c\xeb\xde\x82\xbd\xe9"  # 60, 61
+    b"\xbe\xf9\xa3\xf7\xb2\xc6\x79\x15\xc6\x71\x78\xf2\xe3\x72\x53\x2b"  # 62, 63
+    b"\xca\x27\x3e\xce\xea\x26\x61\x9c\xd1\x86\xb8\xc7\x21\xc0\xc2\x07"  # 64, 65
+    b"\xea\xda\x7d\xd6\xcd\xe0\xeb\x1e\xf5\x7d\x4f\x7f\xee\x6e\xd1\x78"  # 66, 67
+    b"\x06\xf0\x67\xaa\x72\x17\x6f\xba\x0a\x63\x7d\xc5\xa2\xc8\x98\xa6"  # 68, 69
+    b"\x11\x3f\x98\x04\xbe\xf9\x0d\xae\x1b\x71\x0b\x35\x13\x1c\x47\x1b"  # 70, 71
+    b"\x28\xdb\x77\xf5\x23\x04\x7d\x84\x32\xca\xab\x7b\x40\xc7\x24\x93"  # 72, 73
+    b"\x3c\x9e\xbe\x0a\x15\xc9\xbe\xbc\x43\x1d\x67\xc4\x9c\x10\x0d\x4c"  # 74, 75
+    b"\x4c\xc5\xd4\xbe\xcb\x3e\x42\xb6\x59\x7f\x29\x9c\xfc\x65\x7e\x2a"  # 76, 77
+    b"\x5f\xcb\x6f\xab\x3a\xd6\xfa\xec\x6c\x44\x19\x8c\x4a\x47\x58\x17"  # 78, 79
+)
 # §5.3.5: the initial hash value
-_H0 = bytes.fromhex("""
-    6a09e667f3bcc908 bb67ae8584caa73b 3c6ef372fe94f82b a54ff53a5f1d36f1
-    510e527fade682d1 9b05688c2b3e6c1f 1f83d9abfb41bd6b 5be0cd19137e2179
-""")
-_kcache = []
-
-
-def _kints():
-    if not _kcache:
-        _kcache.extend(int.from_bytes(_K[i:i + 8], "big") for i in range(0, 640, 8))
-    return _kcache
-
-
-def _block(hs, b, o):
-    """§6.4.2: one compression of the 128 bytes b[o:o+128] into the 8-word state list hs. A rotation
-    is a shift of x | x << 64 (masked once per sum); mpz operations are what costs on a board."""
-    m = _M
-    w = [int.from_bytes(b[o + i:o + i + 8], "big") for i in range(0, 128, 8)]
-    for t in range(16, 80):
-        x = w[t - 15]
-        xx = x | (x << 64)
-        y = w[t - 2]
-        yy = y | (y << 64)
-        # σ0 = ROTR1 ^ ROTR8 ^ SHR7, σ1 = ROTR19 ^ ROTR61 ^ SHR6
-        w.append((w[t - 16] + w[t - 7] + (((xx >> 1) ^ (xx >> 8)) & m ^ (x >> 7))
-                  + (((yy >> 19) ^ (yy >> 61)) & m ^ (y >> 6))) & m)
-    a, b_, c, d, e, f, g, h = hs
-    k = _kints()
-    bc = b_ ^ c
-    for t in range(80):
-        # T1 = h + Σ1(e) + Ch(e,f,g) + K_t + W_t ; T2 = Σ0(a) + Maj(a,b,c)
-        ee = e | (e << 64)
-        t1 = h + (((ee >> 14) ^ (ee >> 18) ^ (ee >> 41)) & m) + (g ^ (e & (f ^ g))) + k[t] + w[t]
-        aa = a | (a << 64)
-        ab = a ^ b_
-        t2 = (((aa >> 28) ^ (aa >> 34) ^ (aa >> 39)) & m) + (b_ ^ (ab & bc))   # Maj = b ^ ((a^b) & (b^c))
-        bc = ab
-        h = g
-        g = f
-        f = e
-        e = (d + t1) & m
-        d = c
-        c = b_
-        b_ = a
-        a = (t1 + t2) & m
-    hs[0] = (hs[0] + a) & m
-    hs[1] = (hs[1] + b_) & m
-    hs[2] = (hs[2] + c) & m
-    hs[3] = (hs[3] + d) & m
-    hs[4] = (hs[4] + e) & m
-    hs[5] = (hs[5] + f) & m
-    hs[6] = (hs[6] + g) & m
-    hs[7] = (hs[7] + h) & m
-
-
-def _py_init():
-    return [int.from_bytes(_H0[i:i + 8], "big") for i in range(0, 64, 8)]
-
-
-def _py_final(hs):
-    return b"".join(x.to_bytes(8, "big") for x in hs)
-
-
-_init, _compress, _final = _py_init, _block, _py_final
+_H0 = (
+    b"\x6a\x09\xe6\x67\xf3\xbc\xc9\x08\xbb\x67\xae\x85\x84\xca\xa7\x3b"
+    b"\x3c\x6e\xf3\x72\xfe\x94\xf8\x2b\xa5\x4f\xf5\x3a\x5f\x1d\x36\xf1"
+    b"\x51\x0e\x52\x7f\xad\xe6\x82\xd1\x9b\x05\x68\x8c\x2b\x3e\x6c\x1f"
+    b"\x1f\x83\xd9\xab\xfb\x41\xbd\x6b\x5b\xe0\xcd\x19\x13\x7e\x21\x79"
+)
+_init = _compress = _final = None
 VIPER = False                  # True once coap.sha512v's compression is in use
 
 if sys.implementation.name == "micropython":
@@ -105,35 +65,41 @@ if sys.implementation.name == "micropython":
         from array import array
         from coap.sha512v import compress as _vc
 
-        _k32 = array("I", (int.from_bytes(_K[i:i + 4], "big") for i in range(0, 640, 4)))
-        _w32 = array("I", bytes(640))
+        def _v_init(h0):
+            return array("I", (int.from_bytes(h0[i:i + 4], "big") for i in range(0, 64, 4)))
 
-        def _v_init():
-            return array("I", (int.from_bytes(_H0[i:i + 4], "big") for i in range(0, 64, 4)))
-
-        def _v_compress(st, b, o):
-            _vc(st, b, o, _w32, _k32)
+        def _v_compress(st, b, o, w):
+            _vc(st, b, o, w, _K)
 
         def _v_final(st):
             return b"".join(x.to_bytes(4, "big") for x in st)
 
-        _st = _v_init()
-        _v_compress(_st, b"abc\x80" + bytes(123) + b"\x18", 0)
+        _st = _v_init(_H0)
+        _v_compress(_st, b"abc\x80" + bytes(123) + b"\x18", 0, bytearray(640))
         if _v_final(_st)[:16] == bytes.fromhex("ddaf35a193617abacc417349ae204131"):
             _init, _compress, _final = _v_init, _v_compress, _v_final
             VIPER = True
         _st = None
-    except Exception:  # no native emitter, a bytecode build (viper types undefined): stay in Python
+    except Exception:  # no native emitter, a bytecode build (viper types undefined): Python ints
         pass
+
+
+def _python():
+    global _init, _compress, _final
+    from coap import sha512py
+    _init, _compress, _final = sha512py.init, sha512py.compress, sha512py.final
 
 
 def steps(data):
     """Generator: None after each block, then the 64-byte digest of data (bytes-like)."""
-    hs = _init()
+    if _init is None:
+        _python()
+    hs = _init(_H0)
+    w = bytearray(640) if VIPER else None  # the viper code's message schedule, for this digest only
     n = len(data)
     full = n - n % 128
     for o in range(0, full, 128):
-        _compress(hs, data, o)
+        _compress(hs, data, o, w)
         yield None
     # §5.1.2 padding: 0x80, zeros, the message length in bits as a 128-bit big-endian integer
     tail = bytearray(data[full:])
@@ -141,7 +107,7 @@ def steps(data):
     tail.extend(bytes((-len(tail) - 16) % 128))
     tail.extend((n * 8).to_bytes(16, "big"))
     for o in range(0, len(tail), 128):
-        _compress(hs, tail, o)
+        _compress(hs, tail, o, w)
         yield None
     yield _final(hs)
 

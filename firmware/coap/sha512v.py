@@ -9,9 +9,9 @@ import micropython
 
 
 @micropython.viper
-def compress(st: ptr32, blk: ptr8, off: int, w: ptr32, k: ptr32):
+def compress(st: ptr32, blk: ptr8, off: int, w: ptr32, k: ptr8):
     """st: the state, 8 words as 16 uint32 (high, low, ...); blk[off:off+128] the block; w: 160 uint32
-    of scratch (the message schedule); k: the 80 round constants as 160 uint32 (high, low)."""
+    of scratch (the message schedule); k: the 80 round constants, 640 bytes big-endian."""
     m = (uint(0xFFFF) << 16) | uint(0xFFFF)
     i = 0
     while i < 32:
@@ -68,9 +68,11 @@ def compress(st: ptr32, blk: ptr8, off: int, w: ptr32, k: ptr32):
         x = (gl ^ (el & (fl ^ gl)))
         lo = (lo + x) & m
         hi += (gh ^ (eh & (fh ^ gh))) + (uint(1) if lo < x else uint(0))
-        x = uint(k[t + 1])
+        p = t * 4
+        x = (uint(k[p + 4]) << 24) | (uint(k[p + 5]) << 16) | (uint(k[p + 6]) << 8) | uint(k[p + 7])
         lo = (lo + x) & m
-        hi += uint(k[t]) + (uint(1) if lo < x else uint(0))
+        hi += ((uint(k[p]) << 24) | (uint(k[p + 1]) << 16) | (uint(k[p + 2]) << 8) | uint(k[p + 3])) + \
+            (uint(1) if lo < x else uint(0))
         x = uint(w[t + 1])
         lo = (lo + x) & m
         hi += uint(w[t]) + (uint(1) if lo < x else uint(0))
