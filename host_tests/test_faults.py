@@ -1,5 +1,5 @@
 # Issue 7, faults, over real UDP on 127.0.0.1: the real server (python -m tools.server), boards
-# (the MicroPython unix port running coapcast, tools/soak.py BOARD), tools/relay.py for unicast
+# (the MicroPython unix port running coapcast, tools/soak/mp_board.py), tools/relay.py for unicast
 # impairment and a private nftables table for multicast loss / link drops (without nft: the
 # board drops the share of group datagrams itself and the link drop stops the relay).
 #  - 20% loss both ways: registration completes through CON retransmission, notifications keep

@@ -1,5 +1,5 @@
 # Issue 7, load (loopback only, bounded):
-#  - the real server under ~1,000 registrations/s from 200 sockets for 10 s (tools/soak.py loadgen:
+#  - the real server under ~1,000 registrations/s from 200 sockets for 10 s (tools/soak/load.py loadgen:
 #    CON registrations, the CON informative responses ACKed, a GET /time probe every 250 ms) keeps
 #    serving, and its RSS stays flat once its bounded caches are full (exchange cache dedup_max
 #    lowered to 2,000 so a 10 s run reaches the bound; the default 20,000 only takes longer to fill);
