@@ -149,6 +149,7 @@ class Client:
         self.out = []           # [(bytes, (host, port))] to send
         self.groups = {}        # (GRP_ADDR, GRP_PORT) -> number of observations using it
         self.forgotten = []     # [(token, source)]: RST the next notification (RFC 7641 §3.6)
+        self.deregs = []        # [(token, server)]: our deregistrations, their answer is expected (§3.6)
         self._m = msg.Msg()
         self._mid = self.rng.getrandbits(16)
         self._dm = [-1] * _DEDUP      # ring of (Message ID, [source, time, reply type]) slots
@@ -211,6 +212,10 @@ class Client:
         and with rst=True answer the next notification on T with a Reset."""
         if o.state == TRAD:
             self._send(msg.encode(_NON, _GET, self._next_mid(), o.token, self._opts(o, now, 1)), o.dest)
+            d = self.deregs
+            d.append((o.token, o.dest))
+            if len(d) > 4:
+                d.pop(0)
         elif rst and o.state != ENDED:
             self.forgotten.append((o.token, o.src or o.dest))
             if len(self.forgotten) > 4:
@@ -376,6 +381,23 @@ class Client:
 
     # ---------------- internals ----------------
 
+    def _deregistered(self, m, src):
+        """RFC 7641 §3.6: after our deregistration (cancel(), GET with Observe 1) the server answers on
+        that token, and notifications sent before it arrived may still come: expected, not drops. The
+        answer (no Observe) closes the entry; a CON gets an ACK (a CON notification a Reset)."""
+        d = self.deregs
+        for k in range(len(d)):
+            if d[k][1] == src and m.token_is(d[k][0]):
+                last = m.uint(options.OBSERVE) is None
+                if last:
+                    d.pop(k)
+                if m.type == _CON:
+                    r = _ACK if last else _RST
+                    self._dd[3 * ((self._dk - 1) % _DEDUP) + 2] = r  # a duplicate gets the same
+                    self._send(msg.empty(r, m.mid), src)
+                return True
+        return False
+
     def _find(self, m, src, grp):
         """The observation a response belongs to (token and source, §2.3), or None (dropped)."""
         wrong_src = False
@@ -388,6 +410,8 @@ class Client:
         st = self.stats
         if wrong_src:
             st.dropped["source"] += 1
+            return None
+        if self.deregs and grp is None and self._deregistered(m, src):
             return None
         st.dropped["token"] += 1
         f = self.forgotten
