@@ -1,5 +1,6 @@
-"""Write package.json for `mpremote mip install github:OWNER/REPO` (installs the firmware library
-into the board's /lib). main.py, boot.py and the board glue are not part of the library.
+"""Write package.json for mip: `mpremote connect PORT mip install package.json` from a checkout (or the
+repository's URL once published) installs the firmware library into the board's /lib. The board app
+(main.py, app.py), boot.py and the board glue are not part of the library.
 
   python tools/mip_package.py          # rewrite package.json
   python tools/mip_package.py --check  # exit 1 if package.json is stale
@@ -21,7 +22,7 @@ def manifest():
             if not f.endswith(".py"):
                 continue
             rel = os.path.relpath(os.path.join(d, f), FIRMWARE).replace(os.sep, "/")
-            if rel in ("main.py", "boot.py"):
+            if rel in ("main.py", "boot.py", "app.py"):   # the board app: make deploy installs it
                 continue
             urls.append([rel, "firmware/" + rel])
     return {"urls": urls, "deps": [], "version": VERSION}
