@@ -3,7 +3,7 @@
 # Carter, Dawson 2008; formulas from the Explicit-Formulas Database, a = -1); table entries are affine
 # (y+x, y-x, 2d*x*y). The check is the cofactorless [S]B - [k]A == R, compared on R's encoding (as
 # OpenSSL, libsodium and ref10 do; RFC 8032 §5.1.7 allows it), so an R that fails to decode never matches.
-from coap import comb, sha512
+from coap import sha512
 from coap.compat import const
 from coap.sigverify import Verifier as _Base
 
@@ -21,9 +21,6 @@ _BX = const(15112221349535400772501151409588531511454012693041857206046113283949
 _BY = const(46316835694926478169428394003475163141307993866256225615783033603165251855960)
 _M = const((1 << 255) - 1)
 _BITS = const(253)             # scalars are below L < 2**253
-# comb shape: h teeth, v sub-tables (a table is v * 2**(h-1) entries per base; see coap.comb)
-COMB_H = 5
-COMB_V = 2
 
 
 # Field arithmetic mod p = 2**255 - 19 without `%` in the loop (a 512 % 256-bit mpz division costs two
@@ -38,6 +35,24 @@ def _mul(a, b):
     x = a * b
     x = (x & m) + 19 * (x >> 255)
     return (x & m) + 19 * (x >> 255)
+
+
+def _out(e, f, g, h, m, t):
+    """The projective result (EF, GH, FG, EH) of the HWCD formulas, each product folded twice
+    (inline: a call per product costs as much as a fold); EH (T) only if t."""
+    x = e * f
+    x = (x & m) + 19 * (x >> 255)
+    y = g * h
+    y = (y & m) + 19 * (y >> 255)
+    z = f * g
+    z = (z & m) + 19 * (z >> 255)
+    if t:
+        t = e * h
+        t = (t & m) + 19 * (t >> 255)
+        t = (t & m) + 19 * (t >> 255)
+    else:
+        t = None
+    return ((x & m) + 19 * (x >> 255), (y & m) + 19 * (y >> 255), (z & m) + 19 * (z >> 255), t)
 
 
 def _sqn(x, n):
@@ -88,7 +103,7 @@ class Ops:
         e = h - ((s & m) + 19 * (s >> 255))
         g = a - b
         f = ((c & m) + 19 * (c >> 255)) * 2 + g
-        return (_mul(e, f), _mul(g, h), _mul(f, g), _mul(e, h))
+        return _out(e, f, g, h, m, True)
 
     @staticmethod
     def add(q, r):
@@ -136,7 +151,7 @@ class Ops:
         else:
             f = d - c
             g = d + c
-        return (_mul(e, f), _mul(g, h), _mul(f, g), None if dbl_next else _mul(e, h))
+        return _out(e, f, g, h, m, not dbl_next)
 
     @staticmethod
     def lift(tab, i, neg):
@@ -207,31 +222,24 @@ def encode(q):
 
 
 _B = (_BX, _BY, 1, _BX * _BY % _P)
-_gtab = {}                     # (h, v) -> the generator's comb table, shared by every key
 
 
 class Verifier(_Base):
+    OPS = Ops
+    BITS = _BITS
+    SHAPE = (5, 2)             # 33 entries, 3168 B per table; 25 doublings + 104 additions per verify
+    GTAB = {}                  # (h, v) -> the generator's comb table, shared by every key
+
     def __init__(self, key, tables=True):
         a = decode(key) if isinstance(key, (bytes, bytearray)) else None
         if a is None:
             raise ValueError("Ed25519 public key is not a point encoding (32 bytes, RFC 8032 §5.1.3)")
+        _Base.__init__(self, tables)
         self._key = bytes(key)
         self._na = Ops.neg(a)
-        self._tables = tables
-        self._tab = None
 
-    def _prep_steps(self):
-        if not self._tables:
-            return
-        sh = (COMB_H, COMB_V)
-        if sh not in _gtab:
-            t = []
-            yield from comb.build_steps(Ops, _B, COMB_H, COMB_V, _BITS, t)
-            _gtab[sh] = t[0]
-        if self._tab is None:
-            t = []
-            yield from comb.build_steps(Ops, self._na, COMB_H, COMB_V, _BITS, t)
-            self._tab = t[0]
+    def _bases(self):
+        return _B, self._na    # the table is for -A: [S]B + [k](-A)
 
     def _steps(self, msg, sig):
         if len(sig) != 64:
@@ -250,10 +258,8 @@ class Verifier(_Base):
                     yield None
         k = int.from_bytes(h, "little") % _L
         res = [None]
-        if self._tables:
-            yield from self._prep_steps()
-            yield from comb.mul2_steps(Ops, (_gtab[(COMB_H, COMB_V)], self._tab), (s, k),
-                                       COMB_H, COMB_V, _BITS, res)
+        if self._shape:
+            yield from self._mul2_steps(s, k, res)
         else:
             yield from _shamir_steps(s, k, self._na, res)
         yield encode(res[0]) == r

@@ -4,7 +4,6 @@
 # a = -3); table entries are affine (x, y). hashlib.sha256 is native on every port.
 from hashlib import sha256
 
-from coap import comb
 from coap.compat import const
 from coap.sigverify import Verifier as _Base
 
@@ -14,9 +13,6 @@ _B = const(0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B)
 _GX = const(0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296)
 _GY = const(0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5)
 _BITS = const(256)
-# comb shape: h teeth, v sub-tables (see coap.comb)
-COMB_H = 5
-COMB_V = 2
 _INF = (1, 1, 0)
 
 
@@ -137,30 +133,21 @@ def decode(key):
     return None
 
 
-_gtab = {}                     # (h, v) -> the generator's comb table, shared by every key
-
-
 class Verifier(_Base):
+    OPS = Ops
+    BITS = _BITS
+    SHAPE = (5, 2)             # 33 entries, 2112 B per table; 25 doublings + 104 additions per verify
+    GTAB = {}                  # (h, v) -> the generator's comb table, shared by every key
+
     def __init__(self, key, tables=True):
         q = decode(key) if isinstance(key, (bytes, bytearray)) else None
         if q is None:
             raise ValueError("P-256 public key is not a curve point (SEC 1: 65 bytes 04||X||Y or 33 bytes 02/03||X)")
+        _Base.__init__(self, tables)
         self._q = q
-        self._tables = tables
-        self._tab = None
 
-    def _prep_steps(self):
-        if not self._tables:
-            return
-        sh = (COMB_H, COMB_V)
-        if sh not in _gtab:
-            t = []
-            yield from comb.build_steps(Ops, (_GX, _GY, 1), COMB_H, COMB_V, _BITS, t)
-            _gtab[sh] = t[0]
-        if self._tab is None:
-            t = []
-            yield from comb.build_steps(Ops, (self._q[0], self._q[1], 1), COMB_H, COMB_V, _BITS, t)
-            self._tab = t[0]
+    def _bases(self):
+        return (_GX, _GY, 1), (self._q[0], self._q[1], 1)
 
     def _steps(self, msg, sig):
         if len(sig) != 64:
@@ -176,10 +163,8 @@ class Verifier(_Base):
         u1 = e * w % _N
         u2 = r * w % _N
         res = [None]
-        if self._tables:
-            yield from self._prep_steps()
-            yield from comb.mul2_steps(Ops, (_gtab[(COMB_H, COMB_V)], self._tab), (u1, u2),
-                                       COMB_H, COMB_V, _BITS, res)
+        if self._shape:
+            yield from self._mul2_steps(u1, u2, res)
         else:
             yield from _shamir_steps(u1, u2, self._q, res)
         # x(R) mod n == r without an inversion: X == x * Z**2 for x in (r, r + n) below p

@@ -10,8 +10,10 @@
 #   v.prepare() -> job             # the per-key tables alone (the first verification builds them if not)
 #
 # The server's key is fixed for a group, so by default a verifier builds fixed-base comb tables for the
-# generator (shared by all keys of the curve) and for its key (coap.comb), once, on first use;
-# verifier(alg, key, tables=False) is the table-less double-and-add (a smaller heap, several times slower).
+# generator (shared by all keys of the curve) and for its key (coap.comb), once, on first use:
+# verifier(alg, key, tables=True) the curve's default comb shape, (h, v) another (2 <= h <= 8, 1 <= v
+# <= 8: v * 2**(h-1) + 1 entries per table, fewer point operations for more entries), False none: the
+# table-less double-and-add (a smaller heap, several times slower). Figures: tools/bench/bench_sig.py.
 from coap.compat import const
 
 EDDSA = const(-8)
@@ -48,8 +50,41 @@ class Job:
 
 
 class Verifier:
-    """Base of the curve modules' verifiers. A subclass provides _steps(msg, sig) and _prep_steps():
-    generators yielding None per unit of work, then (only _steps) True or False."""
+    """Base of the curve modules' verifiers. A subclass provides _steps(msg, sig) (a generator yielding
+    None per unit of work, then True or False), OPS (its coap.comb point operations), BITS (its scalars'
+    size), SHAPE (its default comb shape), GTAB (a dict: shape -> the generator's table), and _bases()
+    -> (the generator, the point its own table is for), projective."""
+
+    def __init__(self, tables):
+        if tables is True:
+            tables = self.SHAPE
+        if tables:
+            h, v = tables
+            if not (2 <= h <= 8 and 1 <= v <= 8):
+                raise ValueError("comb shape (h, v) out of range: %r" % (tables,))
+            tables = (h, v)
+        self._shape = tables or None
+        self._tab = None
+
+    def _prep_steps(self):
+        sh = self._shape
+        if sh is None or self._tab is not None:
+            return
+        from coap import comb
+        g, p = self._bases()
+        t = []
+        if sh not in self.GTAB:
+            yield from comb.build_steps(self.OPS, g, sh[0], sh[1], self.BITS, t)
+            self.GTAB[sh] = t.pop()
+        yield from comb.build_steps(self.OPS, p, sh[0], sh[1], self.BITS, t)
+        self._tab = t[0]
+
+    def _mul2_steps(self, a, b, res):
+        """res[0] = [a] generator + [b] the table's point, with the tables (built first if need be)."""
+        from coap import comb
+        yield from self._prep_steps()
+        sh = self._shape
+        yield from comb.mul2_steps(self.OPS, (self.GTAB[sh], self._tab), (a, b), sh[0], sh[1], self.BITS, res)
 
     def verify(self, msg, sig):
         for r in self._safe(msg, sig):

@@ -233,6 +233,19 @@ def test_prepare_builds_tables_once():
     assert v.verify(m, h(sig)) is True
 
 
+def test_comb_shapes():
+    # other shapes give the same answers; a shape out of range is refused when the verifier is made
+    pk, m, sig = (h(x) for x in ED_VECTORS[1])
+    for shape in ((2, 1), (4, 3), (6, 1)):
+        v = sigverify.verifier(sigverify.EDDSA, pk, shape)
+        assert v.verify(m, sig) is True and v.verify(m + b"x", sig) is False, shape
+        assert len(v._tab) == 96 * (shape[1] * (1 << (shape[0] - 1)) + 1)
+    v = sigverify.verifier(sigverify.ES256, h(P256_KEY), (3, 2))
+    assert v.verify(P256_VECTORS[0][0], h(P256_VECTORS[0][1])) is True
+    for bad in ((1, 2), (9, 1), (5, 0), (5, 9)):
+        raises(ValueError, sigverify.verifier, sigverify.EDDSA, pk, bad)
+
+
 def test_comb_edge_scalars_equal_double_and_add():
     # the comb's recoding (odd and even scalars, 0, 1, the largest) against the table-less path,
     # through each curve's final comparison
@@ -245,16 +258,16 @@ def test_comb_edge_scalars_equal_double_and_add():
     vp.prepare().step(100000)
     for a, b in ((0, 0), (1, 0), (0, 1), (2, 3), (ED_L - 1, ED_L - 2), ((1 << 253) - 1, (1 << 252) + 1)):
         res, ref = [None], [None]
-        for _ in comb.mul2_steps(ed25519.Ops, (ed25519._gtab[(ed25519.COMB_H, ed25519.COMB_V)], ve._tab),
-                                 (a, b), ed25519.COMB_H, ed25519.COMB_V, 253, res):
+        h_, v_ = ve._shape
+        for _ in comb.mul2_steps(ed25519.Ops, (ve.GTAB[ve._shape], ve._tab), (a, b), h_, v_, 253, res):
             pass
         for _ in ed25519._shamir_steps(a, b, ed25519.Ops.neg(ped), ref):
             pass
         assert ed25519.encode(res[0]) == ed25519.encode(ref[0]), (a, b)
     for a, b in ((0, 1), (1, 0), (2, 3), (P256_N - 1, 1), (P256_N - 1, P256_N - 2), ((1 << 256) - 1, 6)):
         res, ref = [None], [None]
-        for _ in comb.mul2_steps(p256.Ops, (p256._gtab[(p256.COMB_H, p256.COMB_V)], vp._tab),
-                                 (a, b), p256.COMB_H, p256.COMB_V, 256, res):
+        h_, v_ = vp._shape
+        for _ in comb.mul2_steps(p256.Ops, (vp.GTAB[vp._shape], vp._tab), (a, b), h_, v_, 256, res):
             pass
         for _ in p256._shamir_steps(a, b, pp, ref):
             pass
