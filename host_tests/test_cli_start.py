@@ -199,3 +199,15 @@ def test_make_demo_pm_2_one_line():
     code, lines = run(["make", "-s", "--no-print-directory", "demo", "PM=2"], timeout=300)
     ours = [ln for ln in lines if not ln.startswith("make: ***")]
     assert code != 0 and len(ours) == 1 and "PM=0|1|off" in ours[0] and "Traceback" not in "\n".join(lines), lines
+
+
+def test_server_shutdown_prints_pm_figures_one_line_per_flow():
+    code, lines = run([sys.executable, "-m", "tools.server", "--bind", "127.0.0.1", "--port", "0", "--pm", "0",
+                       "--policy", "start", "--interval", "0.05", "--update", "/r=0.1", "--duration", "1",
+                       "--status-every", "0"])
+    assert code == 0, lines
+    i = [k for k, ln in enumerate(lines) if "INFO PM (pattern 0" in ln]
+    assert len(i) == 1 and "1 flow(s)" in lines[i[0]], lines[-5:]
+    flow = lines[i[0] + 1]
+    assert re.search(r"INFO PM   224\.0\.1\.187:5683 tx=[1-9]\d*$", flow), flow
+    assert not any("{" in ln for ln in lines[i[0]:]) and all(len(ln) < 160 for ln in lines), lines[i[0]:]
