@@ -6,7 +6,7 @@ import random
 import aiocoap
 
 from coap import msg, inforesp, cbor
-from coap import options as o
+from coap import optinfo as o   # the whole option table (coap.options and more)
 from coap.params import MAX_RETRANSMIT
 from tools.server.core import ServerCore, Config
 from tools.server.counting import RoughCounter, q_for

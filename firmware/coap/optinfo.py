@@ -1,7 +1,23 @@
-# Option table queries for the server, tools and tests (RFC 7252 §5.4.6, §5.10): properties from the
-# number, length bounds, names. Kept out of coap.options so a board does not hold them (RAM); they
-# are reachable as options.<name> too (options.__getattr__). Names follow coap.options._T entry by entry.
+# The whole option table for the server, proxy, tools and tests (RFC 7252 §5.4.6, §5.10): properties
+# from the number, length bounds, names, the numbers and Content-Formats a board never uses. Kept out
+# of coap.options so a board does not hold them (RAM). Everything coap.options has is reachable here
+# too (optinfo.URI_PATH, optinfo.MRFD as configured, optinfo.configure): host code imports this one
+# module as `o`. Names follow coap.options._T entry by entry. optinfo -> options only (no cycle).
+from coap import options as _options
 from coap.options import _find, _T
+
+_CONFIGURABLE = ("MRFD", "LTMR", "PM", "CF_INFORMATIVE")   # options.configure() rebinds these
+
+
+def __getattr__(name):
+    """coap.options' names: constants are cached here on first use, the configurable numbers are
+    read from options every time (always the configured value)."""
+    if name[:2] == "__":
+        raise AttributeError(name)
+    v = getattr(_options, name)   # AttributeError: neither module has it
+    if name not in _CONFIGURABLE:
+        globals()[name] = v
+    return v
 
 # The rest of the option numbers (RFC 7252 §5.10, §12.2), by name (options.<NAME> too).
 IF_MATCH = 1

@@ -4,8 +4,9 @@
 # changed with configure() on both sides (client and server must agree).
 from coap.compat import const
 
-# The numbers a board uses (the rest of RFC 7252's table, the Content-Formats and the value
-# formats live in coap.optinfo and are reachable here too: options.ETAG etc., see __getattr__).
+# The numbers a board uses. The rest of RFC 7252's table, the Content-Formats, the value formats and
+# the table queries are coap.optinfo's (host side; it reaches everything here too). optinfo imports
+# this module, never the other way round.
 URI_HOST = const(3)
 OBSERVE = const(6)
 URI_PORT = const(7)
@@ -91,22 +92,6 @@ def configure(mrfd=None, ltmr=None, pm=None, cf_informative=None):
     MRFD, LTMR, PM = new
     CF_INFORMATIVE = cf
     return MRFD, LTMR, PM, CF_INFORMATIVE
-
-
-def __getattr__(name):
-    """The table queries a board never makes (critical, unsafe, no_cache_key, known, check_length,
-    name, info) and the option numbers, Content-Formats and formats it does not use live in coap.optinfo, so a board does not hold them; the server, the tools and the
-    tests reach them here as before (loaded on first use, then cached)."""
-    if name[:2] != "__":  # probes for dunder names (import machinery, inspect) never load optinfo
-        try:
-            from coap import optinfo
-            v = getattr(optinfo, name)
-        except (ImportError, AttributeError):
-            v = None
-        if v is not None:
-            globals()[name] = v
-            return v
-    raise AttributeError(name)
 
 
 def uint_bytes(v):

@@ -1,7 +1,7 @@
 # Informative response (draft -04 §2.2, §4, Appendix C): the message flows byte by byte.
 from tu import raises, h
 from coap import msg, inforesp, inforespenc, cbor, cborenc
-from coap import options as o
+from coap import optinfo as o   # the whole option table (coap.options and more)
 from coap.inforesp import InfoRespError
 
 SRV = h("c000020a")      # 192.0.2.10

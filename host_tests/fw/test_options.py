@@ -1,6 +1,8 @@
 # The option table: properties from the number (RFC 7252 §5.4.6), the draft options, overrides.
+# coap.options is what a board holds; coap.optinfo (host side) is the whole table and reaches options.
 from tu import raises
-from coap import options as o, optinfo
+from coap import options, optinfo
+from coap import optinfo as o
 
 
 def test_properties_from_number():
@@ -56,9 +58,16 @@ def test_packed_table_entries():
     assert optinfo.info(2) is None and optinfo.name(2) == "Option-2" and not o.known(0)
 
 
-def test_table_queries_reachable_from_options():
-    # they live in coap.optinfo (a board never loads it) and stay reachable as options.<name>
-    assert o.check_length is optinfo.check_length and o.name(o.PM) == "PM" and o.info(o.ETAG)[0] == "ETag"
-    assert o.critical is optinfo.critical and o.unsafe(o.MRFD) and o.known(o.URI_PATH)
+def test_optinfo_reaches_options_and_not_the_other_way():
+    # a board holds coap.options only (no table queries, no names it never uses); optinfo reaches
+    # every name of options, the configurable numbers as configured now
+    assert o.URI_PATH == options.URI_PATH and o.configure is options.configure and o.NO_RESPONSE_ALL == 26
+    assert not hasattr(options, "check_length") and not hasattr(options, "ETAG") and not hasattr(options, "optinfo")
+    try:
+        options.configure(mrfd=65010)
+        assert o.MRFD == 65010 and o.known(65010)
+    finally:
+        options.configure(mrfd=65002)
+    assert o.MRFD == 65002
     raises(AttributeError, getattr, o, "no_such_query")
     assert not hasattr(o, "__wrapped__")

@@ -2,7 +2,7 @@
 # Runs under CPython and the MicroPython unix port.
 from tu import raises
 
-from coap import msg, options, pm
+from coap import msg, options, optinfo, pm
 from coap.pmmeasure import Meter, NOT_D, D_NOW, D_DEFERRED
 
 
@@ -28,8 +28,8 @@ def test_encode_decode_patterns():
 
 def test_option_properties_and_value_of():
     assert options.PM == 65006
-    assert not options.critical(options.PM) and options.unsafe(options.PM)
-    assert options.check_length(options.PM, 1) and not options.check_length(options.PM, 2)
+    assert not optinfo.critical(options.PM) and optinfo.unsafe(options.PM)
+    assert optinfo.check_length(options.PM, 1) and not optinfo.check_length(options.PM, 2)
     m = msg.Msg()
     m.decode(msg.encode(msg.NON, msg.GET, 1, b"t", [(options.PM, 0x60)]))
     assert pm.value_of(m) == 0x60

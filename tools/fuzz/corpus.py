@@ -7,7 +7,7 @@ Addresses are the documentation ones of the client tests: SRV 192.0.2.10:5683, t
 233.252.0.23:5683, the proxy 192.0.2.50:5683.
 """
 from coap import msg, inforespenc, cborenc, cbor, pm
-from coap import options as o
+from coap import optinfo as o   # the whole option table (coap.options and more)
 
 SRV_RAW = bytes([192, 0, 2, 10])
 GRP_RAW = bytes([233, 252, 0, 23])

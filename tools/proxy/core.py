@@ -54,7 +54,7 @@ import random
 
 from coap import client as cc
 from coap import msg, params
-from coap import options as o
+from coap import optinfo as o   # the whole option table (coap.options and more)
 
 from tools.proxy import route as R
 from tools.proxy.exchange import Downstream

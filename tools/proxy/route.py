@@ -15,7 +15,7 @@ Option rules (RFC 7252 §5.4.2, §5.7.1):
 """
 from coap import addr, uri
 from coap import msg
-from coap import options as o
+from coap import optinfo as o   # the whole option table (coap.options and more)
 
 HOP_LIMIT = 16                 # RFC 8768 option number (elective, safe-to-forward)
 BAD_GATEWAY = 0xA2             # 5.02

@@ -34,7 +34,7 @@ import random
 from collections import OrderedDict
 
 from coap import msg, addr, params
-from coap import options as o
+from coap import optinfo as o   # the whole option table (coap.options and more)
 from coap.pm import value_of as pm_value_of
 
 from tools.server.counting import RoughCounter, MAX_CONFIRMATION_WAIT_MS

@@ -22,7 +22,7 @@ of every group observation it lists, as a registration does (§2.2); rough count
 the estimate for fetches that did not lead to a client.
 """
 from coap import cborenc
-from coap import options as o
+from coap import optinfo as o   # the whole option table (coap.options and more)
 
 from tools.server.resources import Resource
 

@@ -3,7 +3,7 @@
 import json
 import random
 
-from coap import options as o
+from coap import optinfo as o   # the whole option table (coap.options and more)
 
 GROUP_NEVER = None   # group_after: None = traditional observation only
 
