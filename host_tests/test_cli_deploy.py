@@ -43,3 +43,8 @@ def test_config_file_choice():
         assert deploy.config_file("esp32", None, template=True) == tpl
         with pytest.raises(ValueError):
             deploy.config_file("esp32")
+
+
+def test_deploy_unknown_board_is_one_line():
+    code, lines = make_deploy("BOARD=foo", "PORT=/dev/null")
+    assert code != 0 and len(lines) == 1 and "--board" in lines[0] and "'foo'" in lines[0] and "esp32" in lines[0], lines

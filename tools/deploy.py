@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from tools import mpy
+from tools import cli, mpy
 from tools.util import ROOT
 
 
@@ -93,7 +93,7 @@ def deploy(board, port, config=None, start=True, out=None, template=False):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.Parser(prog="deploy", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--board", required=True, choices=sorted(mpy.ARCHES))
     ap.add_argument("--port", required=True, help="serial device, or a virtual board's pty")
     ap.add_argument("--config", help="config file to install as config.py (default boards/<board>/config.py)")
@@ -104,7 +104,7 @@ def main():
     try:
         deploy(a.board, a.port, a.config, not a.no_start, template=a.template)
     except ValueError as e:
-        ap.exit(2, "deploy: %s\n" % e)
+        ap.fail(str(e))
 
 
 if __name__ == "__main__":
