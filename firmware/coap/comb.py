@@ -9,8 +9,9 @@
 # + where bit i of u is set. With v sub-tables, sub-table t is 2**(t*e) times table 0, e = d/v, and
 # column j + t*e is read from sub-table t at doubling step j. Even k: [k+1]P - P.
 #
-# A curve supplies an object `c` with: c.dbl(Q), c.add(Q, R) (projective), c.neg(Q), c.norm(points) ->
-# a table (the points affine, in the curve's addition-friendly form, packed), c.madd(Q, table, i, neg,
+# A curve supplies an object `c` with: c.dbl(Q), c.add(Q, R) (projective), c.neg(Q), c.norm(points,
+# table, i) (the points affine, in the curve's addition-friendly form, packed into the table from entry
+# i on, c.ENTRY bytes each), c.madd(Q, table, i, neg,
 # dbl_next) (Q + or - entry i; dbl_next: only a doubling reads the result, which may then skip what
 # doublings do not use), c.lift(table, i, neg) -> projective.
 
@@ -42,9 +43,12 @@ def recode(k, h, d):
 
 def build_steps(c, p, h, v, bits, out):
     """Generator (None per point operation) that appends to the list out the table of the projective
-    point p: v * 2**(h-1) entries, sub-table after sub-table, then p itself."""
+    point p: v * 2**(h-1) entries, sub-table after sub-table, then p itself; c.ENTRY bytes each. The
+    table's buffer is allocated first (one block while the heap is tidy) and each sub-table is made
+    affine on its own (one inversion each), so the projective points held at once are one sub-table's."""
     d, e = shape(bits, h, v)
     half = 1 << (h - 1)
+    buf = bytearray(c.ENTRY * (v * half + 1))
     # the bases 2**(t*e + i*d) P (i < h) and their doubles (i < h - 1), from one doubling chain
     want = {}
     for t in range(v):
@@ -60,7 +64,6 @@ def build_steps(c, p, h, v, bits, out):
         if j < top:
             q = c.dbl(q)
             yield None
-    proj = []
     for t in range(v):
         base = t * e
         s = want[base + (h - 1) * d]
@@ -73,10 +76,12 @@ def build_steps(c, p, h, v, bits, out):
             for u in range(1 << i):
                 tab.append(c.add(tab[u], two))
                 yield None
-        proj.extend(tab[:half])
+        c.norm(tab, buf, t * half)
+        tab = None
+        yield None
     want = None
-    proj.append(p)
-    out.append(c.norm(proj))
+    c.norm([p], buf, v * half)
+    out.append(buf)
     yield None
 
 

@@ -161,9 +161,12 @@ class Ops:
     def neg(q):
         return (-q[0], q[1], q[2], -q[3])
 
+    ENTRY = 96
+
     @staticmethod
-    def norm(pts):
-        """Projective points -> a table, one inversion for all (Montgomery's trick)."""
+    def norm(pts, out, i0):
+        """Projective points -> table entries i0, i0 + 1, ... of out; one inversion for all
+        (Montgomery's trick)."""
         p = _P
         pre = []
         acc = 1
@@ -171,18 +174,16 @@ class Ops:
             pre.append(acc)
             acc = acc * q[2] % p
         inv = _inv(acc)
-        out = bytearray(96 * len(pts))
         for i in range(len(pts) - 1, -1, -1):
             x, y, z, _ = pts[i]
             zi = inv * pre[i] % p
             inv = inv * z % p
             x = x * zi % p
             y = y * zi % p
-            o = 96 * i
+            o = 96 * (i0 + i)
             out[o:o + 32] = ((y + x) % p).to_bytes(32, "little")
             out[o + 32:o + 64] = ((y - x) % p).to_bytes(32, "little")
             out[o + 64:o + 96] = (x * y % p * _D2 % p).to_bytes(32, "little")
-        return bytes(out)
 
 
 def decode(s):

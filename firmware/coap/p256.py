@@ -73,9 +73,12 @@ class Ops:
     def neg(q):
         return (q[0], -q[1] % _P, q[2])
 
+    ENTRY = 64
+
     @staticmethod
-    def norm(pts):
-        """Projective points (none at infinity) -> a table, one inversion (Montgomery's trick)."""
+    def norm(pts, out, i0):
+        """Projective points (none at infinity) -> table entries i0, i0 + 1, ... of out; one inversion
+        for all (Montgomery's trick)."""
         p = _P
         pre = []
         acc = 1
@@ -83,15 +86,14 @@ class Ops:
             pre.append(acc)
             acc = acc * q[2] % p
         inv = pow(acc, p - 2, p)
-        out = bytearray(64 * len(pts))
         for i in range(len(pts) - 1, -1, -1):
             x, y, z = pts[i]
             zi = inv * pre[i] % p
             inv = inv * z % p
             zi2 = zi * zi % p
-            out[64 * i:64 * i + 32] = (x * zi2 % p).to_bytes(32, "big")
-            out[64 * i + 32:64 * i + 64] = (y * zi2 % p * zi % p).to_bytes(32, "big")
-        return bytes(out)
+            o = 64 * (i0 + i)
+            out[o:o + 32] = (x * zi2 % p).to_bytes(32, "big")
+            out[o + 32:o + 64] = (y * zi2 % p * zi % p).to_bytes(32, "big")
 
 
 def _fin(u1, s1, h, r, zh, q):
@@ -181,7 +183,9 @@ def _shamir_steps(u1, u2, q, res):
     g = (_GX, _GY, 1)
     qj = (q[0], q[1], 1)
     gq = Ops.add(g, qj)
-    ents = Ops.norm((g, qj, gq) if gq[2] else (g, qj))
+    pts = (g, qj, gq) if gq[2] else (g, qj)
+    ents = bytearray(64 * len(pts))
+    Ops.norm(pts, ents, 0)
     b1 = u1.to_bytes(32, "little")
     b2 = u2.to_bytes(32, "little")
     acc = _INF

@@ -58,10 +58,24 @@ def vectors(alg):
     return pk, out
 
 
+SHAPES = {-8: ((4, 2), (6, 2)), -7: ()}   # comb shapes besides the default (5, 2)
+
+
 def script(alg):
     with open(os.path.join(HERE, "mp_sig.py")) as f:
         body = f.read()
-    return "ALG = %d\nVEC = %r\n" % (alg, vectors(alg)) + body
+    return "ALG = %d\nVEC = %r\nSHAPES = %r\n" % (alg, vectors(alg), SHAPES[alg]) + body
+
+
+def native_size(module, march="armv6m"):
+    """Bytes of the .mpy of a module with viper code for a board (its machine code is loaded into the
+    heap there; the unix ports put it outside the GC heap, so their heap figures leave it out)."""
+    from tools.mpy import mpy_cross
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "m.mpy")
+        subprocess.run([mpy_cross(), "-march=" + march, "-o", out, os.path.join(FIRMWARE, "coap", module + ".py")],
+                       check=True, capture_output=True)
+        return os.path.getsize(out)
 
 
 def mpy_dir(alg, tmp, march):
@@ -178,10 +192,21 @@ def run(no_m0=False):
             print("  %-14s %5d  %22s  %22s  %7s  %8s  %s" % (NAMES[alg], ln, tab, nai, sp, insn, est))
     print("  target: a group-mode notification verified (and decrypted) in <= %d ms on an RP2040" % TARGET_MS)
     print("  heap (%s, bytes): %-28s %10s %10s" % ("unix32" if u32 else "unix64", "", "Ed25519", "P-256"))
-    rows = (("modules (import from .mpy)", "import_heap"), ("first key: generator + key tables", "tables_heap"),
+    rows = (("modules (import from .mpy)", "import_heap"), ("first key: coap.comb + generator + key tables", "tables_heap"),
             ("each further key", "key_heap"))
     for title, k in rows:
         print("    %-48s %10s %10s" % (title, res[-8][0].get(k, "-"), res[-7][0].get(k, "-")))
+    print("    %-48s %10s %10s" % ("+ on a board: sha512v's machine code (armv6m .mpy)", native_size("sha512v"), 0))
+    print("  comb shape (h, v) of the tables, Ed25519, %d-byte message (default (5, 2)):" % lens[0])
+    for sh in ((5, 2),) + SHAPES[-8]:
+        u, m = res[-8]
+        if sh == (5, 2):
+            us_m0, hp = m.get("tab_us_%d" % lens[0]), u.get("tables_heap")
+        else:
+            us_m0, hp = m.get("shape_%d_%d_us" % sh), u.get("shape_%d_%d_heap" % sh)
+        est = "RP2040 %.0f ms" % rp2040_ms(us_m0)[1][0] if us_m0 else "-"
+        print("    (%d, %d): %3d entries per table, generator + key tables %6s B, %s" % (
+            sh[0], sh[1], sh[1] * (1 << (sh[0] - 1)) + 1, hp or "-", est))
     print("  stepwise (job.step(1) = one point operation or one SHA-512 block):")
     for alg in (-8, -7):
         u, m = res[alg]

@@ -4,12 +4,14 @@
 #   import_heap       heap bytes of coap.sigverify and the alg's modules (its curve, coap.comb, ...),
 #                     coap.compat already loaded
 #   prep_*            the first prepare(): the generator's table and the key's (units, µs, the longest
-#                     unit in µs), tables_heap: heap bytes they hold; key_heap: a second key's verifier
-#                     (the generator's table is shared)
+#                     unit in µs), tables_heap: heap bytes they hold (and coap.comb, loaded with them);
+#                     key_heap: a second key's verifier (the generator's table is shared)
 #   tab_us_N, naive_us_N   one verification of an N-byte message with / without the tables (µs, best
 #                     of a few), *_ratio_N: the same over one SHA-256 of 64 bytes timed just before and
 #                     after (interleaved), tab_units_N / tab_maxunit_us_N: the stepwise job's units and
 #                     its longest unit
+#   shape_H_V_us, shape_H_V_heap   other comb shapes (SHAPES): the first message's verification, and
+#                     the heap of the generator's and a key's tables in that shape
 import gc
 import sys
 from hashlib import sha256
@@ -90,6 +92,21 @@ def main():
         print("tab_units_%d=%d\ntab_maxunit_us_%d=%d" % (ln, n, ln, worst))
         us, ratio = timed(naive, m, s)
         print("naive_us_%d=%d\nnaive_ratio_%d=%.0f" % (ln, us, ln, ratio))
+    v = naive = None
+    for sh in SHAPES:  # noqa: F821 (bench_sig.py defines it)
+        h0 = heap()
+        tag = "shape_%d_%d_" % sh
+        v = sigverify.verifier(ALG, pk, sh)  # noqa: F821
+        try:
+            v.prepare().step(1 << 20)
+        except MemoryError:
+            print("%sheap=MemoryError" % tag)
+            continue
+        print("%sheap=%d" % (tag, heap() - h0))
+        m, s = sigs[0]
+        print("%sus=%d" % (tag, timed(v, m, s)[0]))
+        v = None
+        sigverify.verifier(ALG, pk).GTAB.pop(sh, None)  # noqa: F821
     print("done=1")
 
 
