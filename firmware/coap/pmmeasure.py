@@ -269,13 +269,12 @@ class Meter:
         return s[k // 2] if k & 1 else (s[k // 2 - 1] + s[k // 2]) / 2
 
     def event_levels(self):
-        """[loss level, delay level] the sender announced in its Event bits (coap.pm), or None."""
-        ev = self.event
-        if self.pattern == 1 and ev & 0x20:
-            return [(ev >> 3) & 3, ev & 7]
-        if self.pattern == 0 and ev & 0x10:
-            return [(ev >> 2) & 3, ev & 3]
-        return None
+        """[loss level, delay level] the sender announced in its Event bits, or None: read by
+        coap.pm.event_decode, the one reading (imported on use: reports only, and pm is loaded
+        wherever a Meter is fed)."""
+        from coap.pm import event_decode
+        lv = event_decode(self.event | (0x80 if self.pattern == 1 else 0))
+        return None if lv is None else [lv[0], lv[1]]
 
     def summary(self, samples=False):
         """A JSON-able dict of this flow's figures."""
