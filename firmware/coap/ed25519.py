@@ -69,18 +69,33 @@ def _sqn(x, n):
     return x
 
 
-def _inv(z):
-    """z**(p-2) mod p by the addition chain of ref10's fe_invert: 254 squarings, 11 multiplications."""
+def _inv_steps(z, out):
+    """Generator: out[0] = z**(p-2) mod p by the addition chain of ref10's fe_invert (254 squarings,
+    11 multiplications), yielding None after each run of at most 50 squarings."""
     z2 = _sqn(z, 1)
     z9 = _mul(_sqn(z2, 2), z)
     z11 = _mul(z9, z2)
     z5 = _mul(_sqn(z11, 1), z9)              # z**(2**5 - 1)
     z10 = _mul(_sqn(z5, 5), z5)
     z20 = _mul(_sqn(z10, 10), z10)
-    z50 = _mul(_sqn(_mul(_sqn(z20, 20), z20), 10), z10)
+    x = _mul(_sqn(z20, 20), z20)
+    yield None
+    z50 = _mul(_sqn(x, 10), z10)
     z100 = _mul(_sqn(z50, 50), z50)
-    z250 = _mul(_sqn(_mul(_sqn(z100, 100), z100), 50), z50)
-    return _mul(_sqn(z250, 5), z11) % _P
+    yield None
+    x = _sqn(z100, 50)
+    yield None
+    x = _mul(_sqn(x, 50), z100)              # z**(2**200 - 1)
+    yield None
+    z250 = _mul(_sqn(x, 50), z50)
+    out[0] = _mul(_sqn(z250, 5), z11) % _P
+
+
+def _inv(z):
+    out = [0]
+    for _ in _inv_steps(z, out):
+        pass
+    return out[0]
 
 
 class Ops:
@@ -213,10 +228,11 @@ def decode(s):
     return (x, y, 1, x * y % p)
 
 
-def encode(q):
-    """RFC 8032 §5.1.2."""
+def encode(q, zi=None):
+    """RFC 8032 §5.1.2 (zi: 1/Z if known)."""
     p = _P
-    zi = _inv(q[2])
+    if zi is None:
+        zi = _inv(q[2])
     x = q[0] * zi % p
     y = q[1] * zi % p
     return (y | (x & 1) << 255).to_bytes(32, "little")
@@ -263,7 +279,9 @@ class Verifier(_Base):
             yield from self._mul2_steps(s, k, res)
         else:
             yield from _shamir_steps(s, k, self._na, res)
-        yield encode(res[0]) == r
+        zi = [0]
+        yield from _inv_steps(res[0][2], zi)
+        yield encode(res[0], zi[0]) == r
 
 
 def _shamir_steps(s, k, na, res):
