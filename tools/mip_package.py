@@ -1,6 +1,7 @@
 """Write package.json for mip: `mpremote connect PORT mip install package.json` from a checkout (or the
-repository's URL once published) installs the firmware library into the board's /lib. The board app
-(main.py, app.py), boot.py and the board glue are not part of the library.
+repository's URL once published) installs the firmware library into the board's /lib: only what a
+board runs. The board app (main.py, app.py), boot.py and the board glue are not part of the library,
+nor are the CPython stand-ins (coap/*_cpython.py: const/ticks, cryptolib; a board has the real ones).
 
   python tools/mip_package.py          # rewrite package.json
   python tools/mip_package.py --check  # exit 1 if package.json is stale
@@ -23,6 +24,8 @@ def manifest():
                 continue
             rel = os.path.relpath(os.path.join(d, f), FIRMWARE).replace(os.sep, "/")
             if rel in ("main.py", "boot.py", "app.py"):   # the board app: make deploy installs it
+                continue
+            if rel.endswith("_cpython.py"):                 # CPython stand-ins: never on a board
                 continue
             urls.append([rel, "firmware/" + rel])
     return {"urls": urls, "deps": [], "version": VERSION}
