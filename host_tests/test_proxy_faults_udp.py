@@ -1,0 +1,124 @@
+# The proxy's fault list over real UDP on loopback (issue 14 item 5), with boards under the
+# MicroPython unix port: the server killed and restarted behind the proxy (the proxy registers again
+# after the silence, and re-informs its clients of the new T); a board that vanishes (its CON
+# notifications time out, it is removed, the proxy leaves the group: /proc/net/igmp); the server's
+# §2.5 cancellation reaching the boards through the proxy; bad datagrams counted, never a crash.
+import json
+import random
+import signal
+import socket
+import time
+
+from coap import msg
+from coap import options as o
+
+from proxy_procs import BOARD, board, free_port, group_addr, joined, proxy, request, server
+
+URI = "coap://sensor.example/r"
+
+
+def _put(sport, v):
+    assert request(("127.0.0.1", sport), msg.PUT, [(o.URI_PATH, "r")], v).code == msg.CHANGED
+
+
+def test_server_killed_and_restarted_behind_the_proxy(tmp_path):
+    sport, gport, pport = free_port(), free_port(), free_port()
+    grp = group_addr()
+    script = tmp_path / "board.py"
+    script.write_text(BOARD)
+    stats = tmp_path / "proxy.json"
+    srv = server(sport, grp, gport)
+    prx = proxy(pport, "--host", "sensor.example=127.0.0.1:%d" % sport, "--max-silence", "1", "--leisure", "0.3",
+                "--stats-json", str(stats))
+    b = None
+    try:
+        b = board(script, pport, URI, 6, 30000)
+        b.wait_for("notif")
+        _put(sport, b"before")
+        b.wait_for(b"before".hex())
+        srv.stop(signal.SIGKILL)              # no §2.5 cancellation: the multicast just stops
+        srv = server(sport, grp, gport)       # a new process, a new group observation (a new T)
+        deadline = time.time() + 15
+        while time.time() < deadline and sum(1 for ln in b.lines if ln.startswith("notif")) < 6:
+            _put(sport, b"after")
+            time.sleep(0.4)
+        b.wait_for("done", 10)
+    finally:
+        if b is not None:
+            b.stop()
+        prx.stop()
+        srv.stop()
+    out = b.out() + "\n--- proxy ---\n" + prx.out()[-3000:]
+    assert "Traceback" not in out, out
+    notes = b.grep("notif")
+    assert bytes.fromhex(notes[-1][3]) == b"after", out
+    assert b.grep("done")[0][0] == "3", out              # still observing through the proxy (PROXY)
+    assert "observers re-informed" in prx.out(), out
+    st = json.load(open(stats))["stats"]
+    assert st["informative_out"] >= 2 and st["errors"] == 0, st
+
+
+def test_vanished_board_removed_and_group_left(tmp_path):
+    sport, gport, pport = free_port(), free_port(), free_port()
+    grp = group_addr()
+    script = tmp_path / "board.py"
+    script.write_text(BOARD)
+    srv = server(sport, grp, gport)
+    prx = proxy(pport, "--host", "sensor.example=127.0.0.1:%d" % sport, "--con-every", "1", "--ack-timeout", "0.2",
+                "--max-retransmit", "1")
+    b = None
+    try:
+        b = board(script, pport, URI, 100, 30000)
+        b.wait_for("notif")
+        assert joined(grp)
+        b.stop(signal.SIGKILL)                # the board vanishes without a word
+        left = False
+        for k in range(40):
+            _put(sport, b"v%d" % k)           # notifications the proxy cannot deliver (CON, no ACK)
+            time.sleep(0.25)
+            if not joined(grp):
+                left = True
+                break
+        assert left, prx.out()[-3000:]
+        assert prx.p.poll() is None           # the proxy goes on
+        r = request(("127.0.0.1", pport), msg.GET, [(o.PROXY_URI, "coap://sensor.example/r")])
+        assert r.code == msg.CONTENT and bytes(r.payload()).startswith(b"v")
+    finally:
+        if b is not None:
+            b.stop()
+        prx.stop()
+        srv.stop()
+    assert "CON notification timeout" in prx.out() and "Traceback" not in prx.out()
+
+
+def test_server_cancellation_reaches_the_board_and_garbage_is_counted(tmp_path):
+    sport, gport, pport = free_port(), free_port(), free_port()
+    grp = group_addr()
+    script = tmp_path / "board.py"
+    script.write_text(BOARD)
+    stats = tmp_path / "proxy.json"
+    srv = server(sport, grp, gport)
+    prx = proxy(pport, "--host", "sensor.example=127.0.0.1:%d" % sport, "--stats-json", str(stats))
+    b = None
+    try:
+        b = board(script, pport, URI, 100, 30000)
+        b.wait_for("notif")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rng = random.Random(4)
+        for k in range(300):                  # garbage at the proxy's port, and at its group socket
+            data = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 30)))
+            s.sendto(data, ("127.0.0.1", pport))
+            s.sendto(b"\x50\x45" + data[:20], ("127.0.0.1", gport))
+        s.close()
+        srv.stop()                            # SIGINT: the server cancels its group observations (§2.5)
+        ended = b.wait_for("ended", 10)
+        assert "cancelled" in ended, b.out()
+        time.sleep(0.3)
+        assert not joined(grp)
+    finally:
+        if b is not None:
+            b.stop()
+        prx.stop()
+    st = json.load(open(stats))["stats"]
+    assert st["errors"] == 0 and st["malformed"] > 0, st
+    assert prx.p.returncode == 0 and "Traceback" not in prx.out()
