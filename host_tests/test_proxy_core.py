@@ -8,66 +8,13 @@ import pytest
 
 from coap import client, msg, inforesp, cborenc
 from coap import options as o
-from tools.proxy.core import ProxyCore, ProxyConfig
 from tools.proxy.route import HOP_LIMIT
-from tools.proxy.sim import Net, Server
+from tools.proxy import sim
+from tools.proxy.sim import Server, S, P, P2, GRP, URI
 from tools.server.core import ServerCore, Config
 from tools.server.resources import Resource
 
-S = ("10.0.0.1", 5683)
-P = ("10.0.0.2", 5683)
-P2 = ("10.0.0.9", 5683)
-GRP = ("233.252.0.1", 5683)
-URI = "coap://sensor.example/r"
-
-
-class Sink:
-    def __init__(self):
-        self.got = []
-        self.ended = []
-
-    def __call__(self, payload, cf, v, via):
-        self.got.append((bytes(payload), cf, v, via))
-
-    def end(self, ob, why):
-        self.ended.append(why)
-
-
-def quiet(*a):
-    pass
-
-
-class World:
-    def __init__(self, n=2, chain=False, proxy=None, server=None, resources=None, seed=2):
-        self.net = Net()
-        res = resources or [Resource("/r", cborenc.dumps("1234"), 60, group_after=1, writable=True),
-                            Resource("/t", "0", 0, writable=True)]
-        scfg = dict(srv_addr=S[0], grp=GRP, notify_interval_ms=0)
-        scfg.update(server or {})
-        self.srv = self.net.add(S, Server(ServerCore(res, Config(**scfg), rng=random.Random(1))))
-        pcfg = dict(ack_delay_ms=500)
-        pcfg.update(proxy or {})
-        self.p = self.net.add(P, ProxyCore(ProxyConfig(**pcfg), rng=random.Random(seed),
-                                           resolve={"sensor.example": (S[0], None)}.get))
-        self.p2 = None
-        if chain:
-            self.p2 = self.net.add(P2, ProxyCore(ProxyConfig(next_hop=P, **pcfg), rng=random.Random(seed + 1)))
-        self.cs = []
-        for i in range(n):
-            c = client.Client(rng=random.Random(10 + i), log=quiet, token_len=1 + i % 8)
-            self.cs.append((("10.0.1.%d" % (i + 1), 5683), c, Sink()))
-            self.net.add(self.cs[-1][0], c)
-
-    def observe(self, i, uri=URI, via=None):
-        where, c, s = self.cs[i]
-        ob = c.observe(via or (self.p2 and P2) or P, [(o.PROXY_URI, uri)], s, self.net.now, s.end)
-        self.net.pump()
-        return ob
-
-    def update(self, path, value):
-        self.srv.update(path, value, self.net.now)
-        self.net.pump()
-
+class World(sim.World):
     def wire(self, src, dst, since=0):
         return [msg.decode(d) for t, d in self.net.between(src, dst, since)]
 

@@ -11,7 +11,16 @@ A datagram to a multicast address reaches every node whose core lists that group
 (with group=(GRP_ADDR, GRP_PORT)); `drop(src, dst, data)` may lose any datagram. Every datagram
 delivered is kept in `net.wire` as (now, src, dst, data, group) unless record=False.
 """
-from coap import addr
+import random
+
+from coap import addr, cborenc, client
+from coap import options as o
+
+S = ("10.0.0.1", 5683)          # the origin server
+P = ("10.0.0.2", 5683)          # the proxy adjacent to it
+P2 = ("10.0.0.9", 5683)         # a second proxy (a chain)
+GRP = ("233.252.0.1", 5683)
+URI = "coap://sensor.example/r"
 
 
 class Server:
@@ -112,3 +121,61 @@ class Net:
     def between(self, src, dst, since=0):
         """The datagrams delivered from src to dst (dst may be a group), as (now, data)."""
         return [(t, d) for t, s, w, d, g in self.wire[since:] if s == src and (w == dst or g == dst)]
+
+
+class Sink:
+    """A board observation's callbacks: what it delivered, why it ended."""
+
+    def __init__(self):
+        self.got = []
+        self.ended = []
+
+    def __call__(self, payload, cf, v, via):
+        self.got.append((bytes(payload) if payload is not None else None, cf, v, via))
+
+    def end(self, ob, why):
+        self.ended.append(why)
+
+
+def _quiet(*a):
+    pass
+
+
+class World:
+    """The server S (/r group-observed from the first registration, CBOR "1234"; /t traditional),
+    the proxy P (its name table maps sensor.example to S), optionally a second proxy P2 in front
+    of it, and n board client cores 10.0.1.k; w.cs = [(address, core, Sink)]."""
+
+    def __init__(self, n=2, chain=False, proxy=None, server=None, resources=None, seed=2, record=True):
+        from tools.proxy.core import ProxyCore, ProxyConfig
+        from tools.server.core import ServerCore, Config
+        from tools.server.resources import Resource
+        self.net = Net(record)
+        res = resources or [Resource("/r", cborenc.dumps("1234"), 60, group_after=1, writable=True),
+                            Resource("/t", "0", 0, writable=True)]
+        scfg = dict(srv_addr=S[0], grp=GRP, notify_interval_ms=0)
+        scfg.update(server or {})
+        self.srv = self.net.add(S, Server(ServerCore(res, Config(**scfg), rng=random.Random(1))))
+        pcfg = dict(ack_delay_ms=500)
+        pcfg.update(proxy or {})
+        self.p = self.net.add(P, ProxyCore(ProxyConfig(**pcfg), rng=random.Random(seed),
+                                           resolve={"sensor.example": (S[0], None)}.get))
+        self.p2 = None
+        if chain:
+            self.p2 = self.net.add(P2, ProxyCore(ProxyConfig(next_hop=P, **pcfg), rng=random.Random(seed + 1)))
+        self.cs = []
+        for i in range(n):
+            c = client.Client(rng=random.Random(10 + i), log=_quiet, token_len=1 + i % 8)
+            self.cs.append((("10.0.%d.%d" % (1 + i // 250, 1 + i % 250), 5683), c, Sink()))
+            self.net.add(self.cs[-1][0], c)
+
+    def observe(self, i, uri=URI, via=None, pump=True):
+        where, c, s = self.cs[i]
+        ob = c.observe(via or (self.p2 and P2) or P, [(o.PROXY_URI, uri)], s, self.net.now, s.end)
+        if pump:
+            self.net.pump()
+        return ob
+
+    def update(self, path, value):
+        self.srv.update(path, value, self.net.now)
+        self.net.pump()
