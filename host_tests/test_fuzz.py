@@ -14,7 +14,7 @@ from coap import msg, client, inforespenc, cborenc
 from coap import optinfo as o   # the whole option table (coap.options and more)
 
 SHORT = {"msg": 4000, "cbor": 4000, "inforesp": 4000, "client": 2500, "clientseq": 1500, "server": 4000, "pm": 1500,
-         "oscoreopt": 4000, "unprotect": 3000}
+         "oscoreopt": 4000, "unprotect": 3000, "proxy": 3000}
 
 
 @pytest.mark.parametrize("name", targets.NAMES)

@@ -317,3 +317,16 @@ def test_bad_datagrams_never_crash_the_proxy():
         for buf, dst in w.p.take():
             msg.decode(buf)
     assert w.p.stats["errors"] == 0
+
+
+def test_fuzz_target_reaches_group_traditional_and_waiting_states():
+    from tools.fuzz.proxy import ProxyTarget
+    t = ProxyTarget()
+    t(b"")
+    p = t.p
+    states = sorted(x.up.state for x in p.targets.values())
+    assert client.GROUP in states and client.TRAD in states and client.REG in states, states
+    assert len(p.groups) == 1 and sum(len(x.observers) for x in p.targets.values()) == 3
+    assert p.down.open                                  # a request is waiting for its upstream answer
+    t(bytes([4]) + msg.encode(msg.NON, msg.CONTENT, 1, bytes(p.up.obs[0].token), [(o.OBSERVE, 50)], b"x"))
+    assert p.stats["notifications_in"] >= 3

@@ -14,11 +14,12 @@ from tools.fuzz import engine, corpus, targets
 
 
 def quiet_server_log():
-    """The server target logs every bad input: keep its errors only (CLI and soak runs)."""
+    """The server and proxy targets log every bad input: keep their errors only (CLI and soak runs)."""
     import logging
-    lg = logging.getLogger("coapcast.server")
-    lg.propagate = False
-    lg.setLevel(logging.ERROR)
+    for name in ("coapcast.server", "coapcast.proxy"):
+        lg = logging.getLogger(name)
+        lg.propagate = False
+        lg.setLevel(logging.ERROR)
 
 
 def fuzz(names, n, seed=1, budget_s=None, crash_dir=None, log=print):

@@ -221,6 +221,9 @@ def pm_inputs():
 
 
 def corpus(target):
+    if target == "proxy":  # tools/fuzz/proxy.py builds its seeds from the proxy's own traffic
+        from tools.fuzz import proxy
+        return proxy.corpus()
     if target in ("oscoreopt", "unprotect"):  # in their own module: this one also loads on MicroPython
         from tools.fuzz import corpus_oscore
         return corpus_oscore.corpus(target)

@@ -17,6 +17,8 @@ in ALLOWED[name]; any other exception, or a broken invariant (AssertionError), i
   oscoreopt cose.parse_option (the OSCORE option, RFC 8613 §6.1); what parses re-encodes to itself
   unprotect OSCORE and Group OSCORE verification (coap.oscore, coap.grouposcore, see OscoreTarget):
             a rejection moves exactly one counter, an accepted message rebuilds to a valid datagram
+  proxy     the forward proxy core (tools/fuzz/proxy.py): live group and traditional observations
+            through it; no internal error, outputs decode, group memberships = live group observations
 
 Client/server inputs: a control byte then the datagram (see client_target / server_target).
 """
@@ -363,6 +365,7 @@ ALLOWED = {
     "clientseq": (),
     "server": (),
     "pm": (),
+    "proxy": (),
     "oscoreopt": (msg.DecodeError,),
     "unprotect": (msg.DecodeError,),
 }
@@ -371,10 +374,13 @@ ALLOWED = {
 def target(name):
     if name == "server":
         return ServerTarget()
+    if name == "proxy":
+        from tools.fuzz.proxy import ProxyTarget
+        return ProxyTarget()
     if name == "unprotect":
         return OscoreTarget()
     return {"msg": msg_target, "cbor": cbor_target, "inforesp": inforesp_target, "client": client_target,
             "clientseq": clientseq_target, "pm": pm_target, "oscoreopt": oscoreopt_target}[name]
 
 
-NAMES = ("msg", "cbor", "inforesp", "client", "clientseq", "server", "pm", "oscoreopt", "unprotect")
+NAMES = ("msg", "cbor", "inforesp", "client", "clientseq", "server", "pm", "oscoreopt", "unprotect", "proxy")
