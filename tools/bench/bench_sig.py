@@ -58,7 +58,7 @@ def vectors(alg):
     return pk, out
 
 
-SHAPES = {-8: ((4, 2), (5, 2), (6, 2)), -7: ()}   # comb shapes compared (the default is (5, 2))
+SHAPES = {-8: ((4, 2), (5, 2), (5, 3), (6, 2)), -7: ()}   # comb shapes compared (the default is (5, 2))
 
 
 def script(alg):
