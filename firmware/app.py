@@ -26,6 +26,7 @@ import coapcast  # noqa: E402  (after the option numbers are set)
 RETRY_S = getattr(config, "RETRY_S", 5)        # first re-registration back-off; doubles to 60 s
 STATUS_S = getattr(config, "STATUS_S", 10)      # a status line every STATUS_S seconds
 TELEMETRY_S = getattr(config, "TELEMETRY_S", 0)  # a telemetry POST every TELEMETRY_S seconds (0: off)
+LED = getattr(config, "LED", True)              # blink the on-board LED per notification
 
 
 def uri_error(u):
@@ -108,8 +109,9 @@ class App:
             except OSError as e:
                 print("net: %s; retrying in %d s" % (e, RETRY_S))
                 time.sleep(RETRY_S)
-        self.client = coapcast.Client(iface=ip, leisure_ms=int(getattr(config, "LEISURE_S", 5) * 1000),
-                                      pm=self.pm)
+        # JOIN_IFACE: the local address the IGMP join goes out on, when not the Wi-Fi station's
+        self.client = coapcast.Client(iface=getattr(config, "JOIN_IFACE", None) or ip,
+                                      leisure_ms=int(getattr(config, "LEISURE_S", 5) * 1000), pm=self.pm)
         if self.tel_uri is not None:
             self.tel_at = time.ticks_add(time.ticks_ms(), TELEMETRY_S * 1000)
         for uri in list(self.uris):
@@ -118,7 +120,8 @@ class App:
 
     def observe(self, uri):
         def on_notify(payload, cf, observe, via):
-            board.led(1)
+            if LED:
+                board.led(1)
             self.count[uri] += 1
             self.retry.pop(uri, None)
             print("notify %s obs=%d via=%s cf=%s %r" % (uri, observe, "group" if via == coapcast.GROUP else "unicast",

@@ -7,9 +7,16 @@
 # boot and skipped; the others run.
 OBSERVE = ["coap://192.168.1.10/r"]
 
-# Group observation: the multicast group is learnt from the informative response (tp_info);
-# JOIN_IFACE is the local address the IGMP/MLD join goes out on (None: the Wi-Fi address).
+# Group observation: the multicast group is learnt from the informative response (tp_info).
+# JOIN_IFACE: the local IPv4 address the IGMP join goes out on (every board: ESP32, Pico W, unix).
+# None: the Wi-Fi station's address (a board with one interface needs nothing else); the unix port
+# without it uses $COAPCAST_IFACE or 127.0.0.1.
 JOIN_IFACE = None
+
+# Re-registration and status: an observation that ends (server gone, bad answer) is tried again after
+# RETRY_S seconds, the wait doubling up to 60 s; a status line every STATUS_S seconds.
+RETRY_S = 5
+STATUS_S = 10
 
 # Draft option numbers (TBD in the drafts): must match the server's.
 MRFD_OPTION = 65002
@@ -23,6 +30,7 @@ LEISURE_S = 5
 # Telemetry: a PM-marked POST to this URI every TELEMETRY_S seconds (0: off).
 TELEMETRY_URI = "coap://192.168.1.10/telemetry"
 TELEMETRY_S = 0
+TELEMETRY_CON = True  # Confirmable POSTs (retransmitted until ACKed); False: NON, fire and forget
 PM_PATTERN = 0  # 0: Q and S bits, 1: C bit
 
 # Wi-Fi power saving trades battery for multicast latency/loss: the radio wakes only at DTIM
