@@ -30,14 +30,25 @@ class Client(driver.Driver):
     """The board's client: the socket driver (service(), run(), task(), close(), see coap.driver)
     around a sans-I/O core (coap.client), with observe()/stop() taking coap:// URIs."""
 
-    def __init__(self, host="0.0.0.0", port=0, iface="0.0.0.0", ifindex=0, log=print, pm=None, **cfg):
+    def __init__(self, host="0.0.0.0", port=0, iface="0.0.0.0", ifindex=0, log=print, pm=None, oscore=None,
+                 **cfg):
         """host/port: local unicast socket; iface/ifindex: where groups are joined (IPv4 address,
         IPv6 interface index). pm: None (no PM), 0 or 1 (a coap.pm.PMEndpoint with that pattern)
-        or a PMEndpoint. cfg: token_len, ack_timeout_ms, ack_random_factor, max_retransmit,
-        leisure_ms, retry_backoff_ms, rng, sec (see coap.client.Client)."""
+        or a PMEndpoint. oscore: None (unprotected), or protected group observations (draft §6-7):
+        a dict with the config keys OSCORE and GROUP_OSCORE (python -m tools.oscore_keys writes them)
+        and optionally PM_OSCORE ("outer", "inner", "both"), OSCORE_STEPS (signature-check units per
+        loop turn; None: at once), OSCORE_SEQ_FILE (where the Sender Sequence Number survives a
+        reboot), or a coap.groupsec.GroupSec; self.sec is it. cfg: token_len, ack_timeout_ms,
+        ack_random_factor, max_retransmit, leisure_ms, retry_backoff_ms, rng (see coap.client.Client)."""
         if pm is not None and not hasattr(pm, "tx"):
             from coap.pm import PMEndpoint  # loaded only when PM is on
             pm = PMEndpoint("client", pm)
+        self.sec = None
+        if oscore is not None:  # loaded only with OSCORE
+            from coap import groupsec
+            if not hasattr(oscore, "unprotect"):
+                oscore = groupsec.from_config(oscore, log)
+            self.sec = cfg["sec"] = oscore
         gc.collect()  # long-lived state goes into the holes the imports left (a tight heap stays unfragmented)
         self.pm = pm
         core = client.Client(log=log, pm=pm, **cfg)

@@ -235,10 +235,23 @@ def test_pm_hook():
 
 
 class FakeSec:
-    """The seam for Group OSCORE: protect() wraps every outgoing message, unprotect() vets input."""
+    """The seam for Group OSCORE (coap.groupsec.GroupSec is the real one): protect() wraps every
+    outgoing message, unprotect() vets input; attach/tick/deadline/informative as the core calls them."""
 
     def __init__(self):
         self.protected = 0
+
+    def attach(self, core):
+        pass
+
+    def tick(self, now):
+        pass
+
+    def deadline(self):
+        return None
+
+    def informative(self, o, r):
+        pass
 
     def protect(self, pkt, dest):
         self.protected += 1
