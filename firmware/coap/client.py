@@ -222,6 +222,29 @@ class Client:
                 self.forgotten.pop(0)
         self._end(o, "cancelled", quiet=True)
 
+    def reregister(self, o, now):
+        """Send o's registration again with its token: a proxy forwarding a new client's registration
+        (draft §8; RFC 7641 §4.1: the server updates its entry, it adds none). The observation goes
+        on meanwhile; the answer (an informative response, a notification) is processed as usual."""
+        if o.state != ENDED and o.state != REQ:
+            self._register(o, now)
+
+    def join(self, data, cb, now, on_end=None):
+        """Appendix A.1: take part in a group observation from its data, with no registration. data:
+        an informative response's payload (ph_req, last_notif, tp_info), e.g. from a discovery
+        resource. cb gets last_notif first (§3.2 step 5). MRFD feedback (§5.1) and a re-registration
+        after silence go to SRV_ADDR:SRV_PORT with the phantom request's options. ValueError: bad data."""
+        r = inforesp.parse(data)
+        ph = msg.Msg(8).decode(msg.from_tim(r.ph_req, b""))
+        o = self._new((addr.ip_str(r.srv_addr), r.srv_port), [kv for kv in ph.items() if kv[0] != options.OBSERVE], cb)
+        o.retried = True  # bad data ends it (no registration to retry)
+        self._informative(o, msg.Msg().decode(msg.encode(_ACK, _UNAVAILABLE, 0, b"", (), data)), o.dest, now)
+        if o.state != GROUP:
+            raise ValueError(o.error or "not a group observation")
+        if on_end is not None:
+            o.on_end = on_end
+        return o
+
     def take(self):
         """What to send: [(bytes, (host, port))]; the queue is emptied."""
         out = self.out
@@ -445,6 +468,9 @@ class Client:
         if st == GROUP:
             if v is not None and code < 0x60:  # 2.xx notification (§3.3)
                 self._notify(o, m, v, now, VIA_GROUP if grp is not None else VIA_UNICAST, True)
+            elif code == _UNAVAILABLE and grp is None and m.uint(options.CONTENT_FORMAT) == options.CF_INFORMATIVE:
+                self._untx(o)
+                self._informative(o, m, src, now)  # the answer to reregister() (a proxy, §8)
             else:
                 self.stats.dropped["code"] += 1
             return
