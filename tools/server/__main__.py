@@ -102,6 +102,12 @@ def parser():
     a("--status-every", type=num(0), default=10.0, help="status line period in seconds (10; 0 = off)")
     a("--duration", type=num(0), default=0, help="exit after S seconds (0 = run until Ctrl-C)")
     a("--pm", type=int, choices=(0, 1), help="mark and measure with the PM option (draft-ietf-core-coap-pm), pattern 0 or 1")
+    a("--oscore", metavar="KEYFILE", help="protected group observations (draft §6-7): OSCORE per client, Group "
+                                          "OSCORE for the multicast notifications, with the server's key file "
+                                          "(python -m tools.oscore_keys); sequence numbers kept in KEYFILE.seq")
+    a("--pm-oscore", choices=("outer", "inner", "both"), default="outer",
+      help="with --oscore: the PM option outer (class U: on-path probes measure; default), inner (class E: end "
+           "to end only) or both (coap-pm §4.5)")
     a("--stats-json", metavar="PATH", help="at exit, write groups (count, rounds, R, notifications sent), "
                                            "PM figures and counters as JSON to PATH")
     a("--seed", type=int, help="random seed (tokens, MIDs)")
@@ -231,6 +237,12 @@ def build(args):
         from coap.pm import PMEndpoint
         pm = PMEndpoint("server", pattern=args.pm)
     core = ServerCore(list(byp.values()), cfg, pm=pm, rng=random.Random(args.seed))
+    if args.oscore:  # the driver drives the protected server (tools/server/secure.py)
+        from tools.server import secure
+        try:
+            core = secure.setup(core, args.oscore, pm=args.pm_oscore)
+        except ValueError as e:
+            raise ValueError("--oscore %s" % e)
     drv = ServerDriver(core, (bind, args.port), args.mc_if, args.ttl, not args.no_loop, args.status_every)
     return core, drv
 
@@ -264,6 +276,8 @@ async def amain(args, core, drv):
                  "" if flows else "; nothing measured")
         for line in flows:
             log.info("PM   %s", line)
+    if hasattr(core, "security_report"):   # --oscore
+        log.info("OSCORE: %s", " ".join("%s=%s" % kv for kv in sorted(core.security_report().items())))
     if args.stats_json:
         write_report(core, args.stats_json)
 

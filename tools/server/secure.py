@@ -305,7 +305,12 @@ def setup(core, keyfile, pm="outer", chunk=256):
     """Put core behind OSCORE with the server's key file: GroupSecurity as its seam, per-client
     contexts, sequence numbers in KEYFILE.seq. Returns the SecureServer (what the driver drives).
     ValueError (one line) for an unusable key file."""
-    kf = oscore_keys.load(keyfile)
+    try:
+        kf = oscore_keys.load(keyfile)
+    except OSError as e:
+        raise ValueError("%s: cannot read it (%s)" % (keyfile, e.strerror or e))
+    except ValueError as e:
+        raise ValueError("%s: %s" % (keyfile, e))
     if kf.get("role") != "server":
         raise ValueError("%s is the key file of %s (%s), not the server's" % (keyfile, kf.get("member"), kf.get("role")))
     store = SeqStore(keyfile + ".seq", chunk)
