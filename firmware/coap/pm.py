@@ -12,15 +12,23 @@
 #   generates a D packet (and regenerates one when none came back, RFC 9506 §4.2.1); the server
 #   reflects a received D; the client, when its D comes back, takes one RTT sample and sends the
 #   next D (reflection). Our D placement rule, so D never destroys the Q wave nor looks like a block
-#   edge, also on sparse flows (one request per RTT, NSTART=1: request, response, request, ...):
-#   - a D goes only on a packet with at least x packets of the current block sent before it, at least
-#     x packets sent since the previous D of the flow, and never on the last packet of a block;
+#   edge or a late packet of the previous block, also under reordering (a packet overtaken by up to
+#   2x later ones) and on sparse flows (one request per RTT, NSTART=1: request, response, ...):
+#   - a D goes only on a packet with at least 2x+1 packets of its block before it (the first 2x
+#     after an edge are where late packets of the previous block land) and x+1 after it (a D near
+#     the block end is known once x+1 packets of its marking follow it, more than reordering puts
+#     behind an edge), and at least x packets after the previous D of the flow;
+#   - an endpoint reflects a D the Meter took at once (D_NOW: well before the expected edge) and
+#     forgets the reflection if the next packet shows it was the next block's start; the sample
+#     counts once the D is confirmed (pmmeasure);
 #   - the server reflects on its very next packet to the peer when that packet may carry a D, else
 #     drops the D (a held reflection would stretch the client's sample); likewise a D it could only
-#     recognise at the next packet (near a block end) unless that came within srtt/8 of it;
+#     recognise packets later (near a block end) unless that came in the same ms;
 #   - the client holds the reflection at most srtt/8 ms for an allowed packet, else drops it;
 #   - the client regenerates when no D came back for t_max + t_max/8 ms after its last D (the 1/8
 #     margin keeps a regeneration gap above the t_max that observers reject, under jitter).
+#   A D that cannot be placed or reflected costs samples, never a wrong one: each break of the D
+#   chain waits t_max + t_max/8, so pick t_max a few times the path's RTT, not much more.
 #   What each vantage point measures from C:
 #   - client: D sent -> D back = one RTT (request -> echo: the server reflects on the response);
 #     on sparse flows at most one sample per t_max + t_max/8 (fewer when a D is lost or cannot be
@@ -41,7 +49,7 @@
 #   7 thresholds (25 50 100 200 400 800 1600 ms -> 0..7), pattern 0 the odd ones (50 200 800 -> 0..3).
 #   Thresholds are constructor arguments (both ends and probes must agree, like n).
 from coap.compat import ticks_diff
-from coap.pmmeasure import Meter, D_NOW
+from coap.pmmeasure import Meter, D_NOW, D_DEFERRED
 
 CLIENT = 0
 SERVER = 1
@@ -133,7 +141,9 @@ class _Peer:
         self.d_pend = False  # a D to reflect on the next packet
         self.d_out = False   # client: a D sent and not yet back
         self.d_t = 0        # send time of the last D
-        self.d_back = 0     # client: arrival time of the D being held for reflection
+        self.d_back = 0     # arrival time of the D being held for reflection
+        self.d_wait = False  # a D taken at once (D_NOW) awaits its confirming packet
+        self.d_samp = 0     # client: the RTT sample that D gives once confirmed
         self.d_gap = 255    # packets sent since the last D (counted up to x)
         self.d_ever = False
         self.tx = 0
@@ -170,6 +180,8 @@ class PMEndpoint:
         self.delay_thr = delay_thr
         self.events = events
         self.x = Meter(n, x, t_max, ring=1).x  # validates n and x once
+        if pattern and n < 3 * self.x + 3:
+            raise ValueError("pattern 1 needs n >= 3x+3 (room for a D)")
         self._x = x
         self.peers = {}
         self.overflow = 0
@@ -220,19 +232,19 @@ class PMEndpoint:
             gap = st.d_gap
             if gap < self.x:
                 st.d_gap = gap + 1
-            # the D placement rule (see the header): x packets of the block and since the last D
-            ok = self.x <= pos < n - 1 and gap >= self.x
+            # the D placement rule (see the header): 2x+1 packets into the block, x+1 before its
+            # end, x packets after the last D
+            x = self.x
+            ok = 2 * x < pos < n - x - 1 and gap >= x
             mark = False
             if st.d_pend:
-                if self.role == SERVER:
-                    st.d_pend = False  # reflect now or never
-                    mark = ok
-                elif ticks_diff(now_ms, st.d_back) > (m.srtt8 >> 6):
-                    st.d_pend = False  # not reflected in time: dropped, regenerated later
-                    mark = False
-                else:
-                    mark = ok
-                if not mark and not st.d_pend:
+                # a reflection: the server's on its very next packet (its hold would stretch the
+                # client's own sample), the client's on the first packet allowed to carry it within
+                # srtt/8 of the D's arrival; else it is dropped (the client regenerates later)
+                if ticks_diff(now_ms, st.d_back) <= (m.srtt8 >> 6 if self.role == CLIENT else 0) and ok:
+                    mark = True
+                elif self.role == SERVER or ticks_diff(now_ms, st.d_back) > (m.srtt8 >> 6):
+                    st.d_pend = False
                     self.d_dropped += 1
             elif ok and self.role == CLIENT:
                 # generation, and regeneration when none came back (RFC 9506 §4.2.1)
@@ -267,24 +279,41 @@ class PMEndpoint:
                     m.add_rtt(ticks_diff(now_ms, st.s_t))
             else:
                 st.s_rx = (value >> 5) & 1
-        elif r:
-            self.d_rx += 1
-            if self.role == CLIENT:
-                if st.d_out:  # our D came back: one RTT (RFC 9506 §4.2)
-                    t = now_ms if r == D_NOW else m.pend_t
-                    p = ticks_diff(t, st.d_t)
+        elif r == D_NOW:
+            # a D far from the block's edge: reflected at once (on a sparse flow the packet that
+            # confirms it comes an RTT later); the client's sample counts once it is confirmed
+            if self.role == SERVER or st.d_out:  # (a D we did not send: do not multiply Ds)
+                self.d_rx += 1
+                st.d_pend = True
+                st.d_back = now_ms
+                st.d_wait = True
+                if self.role == CLIENT:
+                    st.d_out = False
+                    st.d_samp = ticks_diff(now_ms, st.d_t)
+        elif r == D_DEFERRED:
+            if m.dnow:  # the D_NOW above is confirmed
+                if st.d_wait:
+                    st.d_wait = False
+                    if self.role == CLIENT and st.d_samp <= self.t_max:
+                        m.add_rtt(st.d_samp)  # our D came back: one RTT (RFC 9506 §4.2)
+            elif self.role == SERVER or st.d_out:
+                # recognised packets later (near the block end): reflected only if still within
+                # srtt/8 of its arrival (a late reflection would stretch the client's sample)
+                self.d_rx += 1
+                st.d_pend = True
+                st.d_back = m.pend_t
+                if self.role == CLIENT:
+                    st.d_out = False
+                    p = ticks_diff(m.pend_t, st.d_t)
                     if p <= self.t_max:
                         m.add_rtt(p)
-                    st.d_out = False
-                    st.d_pend = True
-                    st.d_back = t
-                # else: a D we did not send (reordering, a duplicate): do not multiply Ds
-            elif r == D_NOW or m.rn and ticks_diff(now_ms, m.pend_t) <= (m.srtt8 >> 6):
-                st.d_pend = True  # reflect it (on the next packet, or never)
-            else:
-                # recognised only at the next packet (it came near the block end): on a sparse
-                # flow that is an RTT late, and a late reflection would stretch the client's sample
-                self.d_dropped += 1
+        elif st.d_wait and not m.pend:
+            # that D_NOW was the start of the next block: no sample, no reflection (if not sent yet)
+            st.d_wait = False
+            if st.d_pend:
+                st.d_pend = False
+                if self.role == CLIENT:
+                    st.d_out = True  # our own D may still come back
 
     def meter(self, peer):
         st = self.peers.get(peer)

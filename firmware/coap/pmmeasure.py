@@ -4,10 +4,12 @@
 # No allocation per packet: ints only, a preallocated ring of RTT samples.
 from coap.compat import ticks_diff
 
-# rx() results
+# rx() results (pattern 1)
 NOT_D = 0
-D_NOW = 1       # this packet is a delay (D) packet of the C bit
-D_DEFERRED = 2  # the previous packet was a D packet (its arrival time is in .pend_t)
+D_NOW = 1       # this packet is taken as a delay (D) packet of the C bit at once (far from an edge),
+#                 to be confirmed by the next packet: a reflecting endpoint may act on it now
+D_DEFERRED = 2  # an earlier packet is confirmed as a D (arrival time in .pend_t; .dnow: it was
+#                 announced as D_NOW): a D-to-D period or an endpoint's own sample counts only now
 
 
 class Meter:
@@ -23,14 +25,14 @@ class Meter:
         if n < 4 or n & (n - 1):
             raise ValueError("block length must be a power of two >= 4")
         if not x:
-            x = n >> 4 if n >= 32 else 2
+            x = n >> 4 if n >= 32 else (2 if n >= 16 else 1)
         if not 1 <= x < n // 2:
             raise ValueError("reordering tolerance must be 1 <= x < n/2")
         self.n = n
         self.x = x
-        # pattern 1: a sender never puts a D on the last packet of a block (coap.pm), so a single
-        # flip followed by the old marking is a D and an edge needs 2 packets even when x is 1
+        # pattern 1: an edge needs 2 flipped packets even when x is 1 (one is a D candidate)
         self.xc = x if x > 1 else 2
+        self.lz = 2 * x  # late zone: the first 2x packets after an edge (see _q)
         self.t_max = t_max
         self.periods = periods
         self.skip_first = skip_first
@@ -49,8 +51,10 @@ class Meter:
         self.mark = -1      # marking of the current block
         self.cnt = 0        # packets counted in the current block
         self.pend = 0       # packets of the other marking seen since a candidate edge
-        self.pend_t = 0
-        self.lastd = False  # the previous packet was taken as a D at once
+        self.pend_t = 0     # arrival time of the first flipped packet (a D candidate or an edge)
+        self.back = 0       # packets of the block's marking after a D candidate
+        self.dnow = False   # the candidate was announced as D_NOW
+        self.late = 0       # late packets of the previous block seen after its edge
         self.blk8 = 0       # smoothed received block size x 8
         self.dlim = self.n >> 1  # a flip before this count is a D (pattern 1)
         self.first = True
@@ -95,58 +99,70 @@ class Meter:
         if ev:  # all-zero Event bits are ignored on receipt (§3.1)
             self.event = ev
         r = self._q((v >> 6) & 1, now, pat)
-        if self.periods:
-            if pat == 0:
-                self._spin((v >> 5) & 1, now)
-            elif r:
-                self._dper(now if r == D_NOW else self.pend_t)
-        if r:
-            self.d_seen += 1
+        if self.periods and pat == 0:
+            self._spin((v >> 5) & 1, now)
         return r
 
     def _q(self, b, now, pat):
         # RFC 9506 §3.1: count packets per block; an edge is confirmed after x packets of the new
         # marking, older-marking packets arriving meanwhile still count to the old block (§3.1.1).
-        # Pattern 1: one packet of the opposite marking inside a block is a D packet (draft §2.2).
-        # The senders' D placement (coap.pm: >= x packets into the block and since the previous D,
-        # never on a block's last packet) makes two flips in a row always an edge, and a flip back
-        # after one flipped packet always a D.
-        x = self.xc if pat else self.x
+        # Pattern 1 (draft §2.2): a D is one packet of the opposite marking inside a block. The
+        # senders' D placement (coap.pm: 2x+1 <= position < n-x-1, x packets after the previous D)
+        # keeps a D apart from what reordering and loss can make of an edge, and an ambiguous flip
+        # costs the D chain, never a wrong sample:
+        #   - a flip among the first 2x packets after an edge is a late packet of the closed block
+        #     (overtaken by up to 2x packets; also what an early D after losses would look like:
+        #     the D chain restarts);
+        #   - a flip well before the expected edge (cnt < dlim) is a D at once (D_NOW, for a
+        #     reflecting endpoint), confirmed by the next packet of the block's marking; a second
+        #     flip first makes it the start of the next block;
+        #   - a flip near the expected edge is a D once x+1 packets of the block's marking follow
+        #     it (more than reordering can put behind an edge), the start of the next block when
+        #     more flips follow; flip, old, ..., flip is ambiguous (a D followed by the edge, or an
+        #     edge with late packets): the D chain restarts.
         if self.mark < 0:
             self.mark = b
             self.cnt = 1
             return NOT_D
+        x = self.x
         if self.pend == 0:
             if b == self.mark:
                 self.cnt += 1
-                self.lastd = False
                 return NOT_D
-            if self.lastd:  # two flips in a row: that "D" was the start of the next block
-                self.lastd = False
-                self.cnt -= 1
-                self.pend = 2
-                if self.pend >= x:
-                    self._edge(b)
+            if self.cnt <= self.lz and self.late < self.lz:
+                self.late += 1
+                if self.blocks:
+                    self.lost -= 1  # it was counted lost in the block just closed
+                self.d_have = False
                 return NOT_D
-            if pat and self.cnt < self.dlim:  # well before the expected edge: a D
-                self.cnt += 1
-                self.lastd = True
-                return D_NOW
             self.pend = 1
+            self.back = 0
             self.pend_t = now
-            if x == 1:
+            if pat:
+                if self.cnt < self.dlim:  # well before the expected edge: a D
+                    self.dnow = True
+                    return D_NOW
+                self.dnow = False
+            elif x == 1:
                 self._edge(b)
             return NOT_D
         if b != self.mark:
             self.pend += 1
-            if self.pend >= x:
+            if self.pend >= (self.xc if pat else x):
+                if self.back:
+                    self.d_have = False
                 self._edge(b)
             return NOT_D
-        if pat and self.pend == 1:  # flip then back: the flipped packet was a D near the block end
-            self.cnt += 2
-            self.pend = 0
-            return D_DEFERRED
-        self.cnt += 1  # late packet of the old block
+        self.cnt += 1  # a packet of the block's marking: late (edge pending) or after a D candidate
+        if pat and self.pend == 1:
+            self.back += 1
+            if self.dnow or self.back > x:
+                self.cnt += 1  # the flipped packet was a D of this block
+                self.pend = 0
+                self.d_seen += 1
+                if self.periods:
+                    self._dper(self.pend_t)
+                return D_DEFERRED
         return NOT_D
 
     def _edge(self, b):
@@ -154,6 +170,7 @@ class Meter:
         self.mark = b
         self.cnt = self.pend
         self.pend = 0
+        self.late = 0
         self.last_blk = blk
         if self.first:
             self.first = False

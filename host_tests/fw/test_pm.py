@@ -119,78 +119,90 @@ def test_spin_client_flips_server_echoes():
 def test_c_bit_generation_reflection_regeneration():
     n = 16
     x = 2
+    g = 2 * x + 1
     c = pm.PMEndpoint("client", pattern=1, n=n, x=x, t_max=500)
     s = pm.PMEndpoint("server", pattern=1, n=n, x=x, t_max=500)
     srv, cli = ("s", 1), ("c", 2)
-    # D is never on the first x packets of a block: generation on packet x
-    vs = [c.tx(srv, k) for k in range(x + 2)]
-    assert vs == [0x80] * x + [0xC0, 0x80]
+    # D is never on the first 2x+1 packets of a block: generation on packet 2x+1
+    vs = [c.tx(srv, k) for k in range(g + 2)]
+    assert vs == [0x80] * g + [0xC0, 0x80]
     assert c.d_sent == 1
-    rs = [s.tx(cli, k) for k in range(x)]      # the server's block is x packets in
-    assert rs == [0x80] * x
-    for k, v in enumerate(vs):
+    rs = [s.tx(cli, k) for k in range(g)]      # the server's block is 2x+1 packets in
+    assert rs == [0x80] * g
+    for k, v in enumerate(vs[:-1]):
         s.rx(cli, v, 10 + k)
-    # the server reflects on its very next packet (it may carry a D: x packets of its block sent)
-    rs.append(s.tx(cli, 20))
+    # the server reflects on its very next packet (it may carry a D: 2x+1 packets of its block
+    # sent); before any RTT figure a reflection goes at once or never
+    rs.append(s.tx(cli, 15))
     assert rs[-1] == 0xC0 and s.d_sent == 1
-    for k, r in enumerate(rs):
+    s.rx(cli, vs[-1], 16)
+    rs.append(s.tx(cli, 16))
+    for k, r in enumerate(rs[:-1]):
         c.rx(srv, r, 40 + k)
-    assert c.meter(srv).samples() == [40]       # sent at 2, back at 42
-    # the client reflects on its first packet that may carry a D, within srtt/8 = 5 ms:
-    # at 43 only one packet went out since its D (x = 2): held; at 44 it goes
-    assert c.tx(srv, 43) == 0x80
-    assert c.tx(srv, 44) == 0xC0 and c.d_sent == 2
-    s.rx(cli, 0x80, 53)
-    s.rx(cli, 0xC0, 54)
+    assert c.meter(srv).rn == 0                 # the D's arrival, not yet confirmed
+    c.rx(srv, rs[-1], 47)                       # the next packet of the block: it was a D
+    assert c.meter(srv).samples() == [40]       # sent at 5, back at 45
+    # the client reflects on its first packet that may carry a D, within srtt/8 = 5 ms of 45:
+    # at 48 only one packet went out since its D (x = 2): held; at 49 it goes
+    assert c.tx(srv, 48) == 0x80
+    assert c.tx(srv, 49) == 0xC0 and c.d_sent == 2
+    s.rx(cli, 0xC0, 59)                         # (the 0x80 sent at 48 was lost)
     # the server's next packet follows its own D too closely (< x packets): reflect now or never
-    assert s.tx(cli, 55) == 0x80 and s.d_dropped == 1
-    assert s.tx(cli, 56) == 0x80 and s.tx(cli, 57) == 0x80
-    # nothing comes back: regeneration after t_max + t_max/8 = 562 ms since the last D
-    assert [c.tx(srv, t) for t in (100, 200, 44 + 562)] == [0x80] * 3
-    assert c.tx(srv, 44 + 563) == 0xC0
+    assert s.tx(cli, 59) == 0x80 and s.d_dropped == 1
+    assert s.tx(cli, 60) == 0x80 and s.d_dropped == 1
+    assert s.tx(cli, 61) == 0x80 and s.tx(cli, 62) == 0x80
+    # nothing comes back: regeneration after t_max + t_max/8 = 562 ms since the last D (and
+    # once the block allows one: the client's next block starts at its 17th packet)
+    assert [c.tx(srv, t) for t in (100, 200, 49 + 562)] == [0x80] * 3
+    assert c.tx(srv, 49 + 563) == 0xC0
     assert c.d_sent == 3
     # without an RTT estimate: the first D at once, then after t_max + t_max/8
     c2 = pm.PMEndpoint("client", pattern=1, n=n, x=x, t_max=500)
-    assert [c2.tx(srv, k) for k in range(x + 1)] == [0x80] * x + [0xC0]
-    assert [c2.tx(srv, t) for t in (300, 400, 564)] == [0x80] * 3    # 562 ms after the D: not yet
-    assert c2.tx(srv, 565) == 0xC0
+    assert [c2.tx(srv, k) for k in range(g + 1)] == [0x80] * g + [0xC0]
+    assert [c2.tx(srv, t) for t in (300, 400, 567)] == [0x80] * 3    # 562 ms after the D: not yet
+    assert c2.tx(srv, 568) == 0xC0
+    raises(ValueError, pm.PMEndpoint, "client", 1, 8, 2)        # no room for a D: n < 3x + 3
+    pm.PMEndpoint("client", 0, 8, 2)                            # (pattern 0 has no D)
+    pm.PMEndpoint("client", 1, 8)                               # n = 8: x = 1 by default
 
 
 def test_c_bit_client_drops_a_reflection_it_cannot_send_in_time():
     c = pm.PMEndpoint("client", pattern=1, n=16, x=2, t_max=500)
     srv = ("s", 1)
-    assert [c.tx(srv, k) for k in range(3)] == [0x80, 0x80, 0xC0]
-    c.rx(srv, 0x80, 40)
-    c.rx(srv, 0xC0, 42)                          # back: RTT 40, hold budget 5 ms
+    assert [c.tx(srv, k) for k in range(6)] == [0x80] * 5 + [0xC0]
+    for k in range(6):
+        c.rx(srv, 0x80, 40 + k)
+    c.rx(srv, 0xC0, 45)                          # back (D_NOW: far from the block's end)
+    c.rx(srv, 0x80, 46)                          # confirmed: RTT 40, hold budget 5 ms from 45
     assert c.meter(srv).samples() == [40]
     # the next request leaves 58 ms later (a sparse flow) and too close to the D anyway: dropped
-    assert c.tx(srv, 100) == 0x80 and c.d_dropped == 1
-    assert [c.tx(srv, t) for t in (101, 102, 564)] == [0x80] * 3
-    assert c.tx(srv, 565) == 0xC0               # regenerated 563 ms after the last D
+    assert c.tx(srv, 103) == 0x80 and c.d_dropped == 1
+    assert [c.tx(srv, t) for t in (104, 105, 567)] == [0x80] * 3
+    assert c.tx(srv, 568) == 0xC0               # regenerated 563 ms after the last D
 
 
-def test_c_bit_never_on_a_block_edge():
+def test_c_bit_never_near_a_block_edge():
     n, x = 16, 2
     c = pm.PMEndpoint("client", pattern=1, n=n, x=x, t_max=100)
     srv = ("s", 1)
-    vs = [c.tx(srv, 0) for k in range(n - 1)]  # the D on packet x
-    assert [k for k, v in enumerate(vs) if v == 0xC0] == [x]
-    # regeneration due on the last packet of the block: not there, nor on the next block's first
-    # x packets (C = Q there: 0x80 in block 0, 0xC0 in block 1)
-    vs = [c.tx(srv, 500 + k) for k in range(x + 2)]
-    assert vs == [0x80] + [0xC0] * x + [0x80]
+    vs = [c.tx(srv, 0) for k in range(n - 3)]  # the D on packet 2x+1
+    assert [k for k, v in enumerate(vs) if v == 0xC0] == [2 * x + 1]
+    # regeneration due on the last x+1 packets of the block: not there, nor on the next block's
+    # first 2x+1 packets (C = Q there: 0x80 in block 0, 0xC0 in block 1)
+    vs = [c.tx(srv, 500 + k) for k in range(3 * x + 3)]
+    assert vs == [0x80] * (x + 1) + [0xC0] * (2 * x + 1) + [0x80]
 
 
 def test_c_bit_placement_on_a_lossy_lockstep_flow():
-    # one request at a time (NSTART=1), 10 % loss each way: on both directions every D is >= x
-    # packets into its block, >= x packets after the previous D, never on a block's last packet
-    from test_pm_measure import Rng
+    # one request at a time (NSTART=1), 10 % loss each way: on both directions every D is >= 2x+1
+    # packets into its block, >= x+1 packets before its end, >= x packets after the previous D
+    from tu import Lcg as Rng
     n, x = 16, 2
     c = pm.PMEndpoint("client", pattern=1, n=n, x=x, t_max=200)
     s = pm.PMEndpoint("server", pattern=1, n=n, x=x, t_max=200)
     srv, cli = ("s", 1), ("c", 2)
     rng = Rng(4)
-    up, dn = [], []
+    up, dn = bytearray(), bytearray()  # (small on the 192k heap)
     t = 0
     for k in range(3000):
         v = c.tx(srv, t)
@@ -212,7 +224,7 @@ def test_c_bit_placement_on_a_lossy_lockstep_flow():
             q = (k // n) & 1
             if (v >> 6) & 1 != q:
                 nd += 1
-                assert x <= pos < n - 1 and k - last > x, (k, pos, last)
+                assert 2 * x + 1 <= pos < n - x - 1 and k - last > x, (k, pos, last)
                 last = k
         assert nd >= 20
     assert c.meter(srv).rtt_median() == 20 and s.d_dropped > 0
@@ -221,15 +233,19 @@ def test_c_bit_placement_on_a_lossy_lockstep_flow():
 def test_c_bit_spurious_d_not_multiplied():
     c = pm.PMEndpoint("client", pattern=1, n=16)
     srv = ("s", 1)
-    for t in range(6):
-        c.tx(srv, t)  # the D went out at t=4
-    c.rx(srv, 0x80, 10)
-    c.rx(srv, 0xC0, 11)  # back: sample
-    assert c.meter(srv).rn == 1
-    c.tx(srv, 12)        # reflected
-    c.rx(srv, 0x80, 13)
-    c.rx(srv, 0x80, 14)
-    assert c.meter(srv).rn == 1
+    for t in range(7):
+        c.tx(srv, t)  # the D went out at t=5
+    for t in range(7, 13):
+        c.rx(srv, 0x80, t)
+    c.rx(srv, 0xC0, 13)
+    c.rx(srv, 0x80, 14)  # back and confirmed: sample
+    assert c.meter(srv).samples() == [8]
+    c.rx(srv, 0x80, 15)
+    c.rx(srv, 0xC0, 16)  # a D while none of ours is out (a duplicate, reordering): no sample,
+    c.rx(srv, 0x80, 17)  # and no reflection (Ds are not multiplied)
+    assert c.meter(srv).rn == 1 and c.d_rx == 1
+    assert c.peers[srv].d_pend and c.tx(srv, 17) == 0x80 and not c.peers[srv].d_pend  # held too long
+    assert c.d_sent == 1
 
 
 def test_events_carried_after_measurements():

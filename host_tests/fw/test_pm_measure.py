@@ -4,17 +4,8 @@
 import heapq
 
 from coap import pm
-from coap.pmmeasure import Meter, D_NOW, D_DEFERRED
-
-
-class Rng:
-    # a small LCG: the same sequence on both runtimes
-    def __init__(self, seed):
-        self.s = seed & 0x7FFFFFFF
-
-    def below(self, k):
-        self.s = (self.s * 1103515245 + 12345) & 0x7FFFFFFF
-        return (self.s >> 8) % k
+from coap.pmmeasure import Meter, NOT_D, D_NOW, D_DEFERRED
+from tu import Lcg as Rng
 
 
 SRV = ("192.0.2.1", 5683)
@@ -140,6 +131,30 @@ def test_reordering_tolerated():
     assert near(pct(s.meter(CLI)), 100.0 * lost[0] / sent[0], 1.0)
 
 
+def test_pattern1_reordering_and_loss_give_no_wrong_rtt_sample():
+    # test_relay_pm's reordering case on the fake clock: n = 32 (x = 2), a request every 2 ms,
+    # 15 ms each way, 5 % loss, 2 % of packets held back 4 ms (overtaken by 2 later ones). Every
+    # RTT sample at every vantage point must be an RTT: a late packet of the previous block read
+    # as a D, a D read as a block edge or the edge as a D gave periods of 64 .. 476 ms here.
+    rtt, reo = 30, 4
+    taken = [0, 0, 0, 0]
+    for seed in (2, 5, 6, 7):  # seeds where each kind of wrong sample occurred
+        c, s, up, dn, sent, lost = sim(1, n=32, loss_pm=50, delay=rtt // 2, count=900, interval=2, seed=seed,
+                                       reorder_pm=20, reorder_ms=reo, t_max=500)
+        cm, sm = c.meter(SRV), s.meter(CLI)
+        # the client's own D out -> back: the RTT, the two packets' extra delays (the server
+        # reflects at once)
+        assert all(rtt <= p <= rtt + 2 * reo for p in cm.samples()), (seed, cm.samples())
+        # D to D on one direction: also the client's hold (<= srtt/8) and one D held back less
+        for k, m in enumerate((sm, up, dn)):
+            assert all(rtt - reo <= p <= rtt + 3 * reo + 5 for p in m.samples()), (seed, k, m.samples())
+        for k, m in enumerate((cm, sm, up, dn)):
+            taken[k] += m.rn
+        for m, truth in ((sm, lost[0] * 100.0 / sent[0]), (cm, lost[1] * 100.0 / sent[1])):
+            assert near(pct(m), truth, 1.0) and m.bursts == 0
+    assert min(taken) >= 3, taken
+
+
 def test_q_reordering_at_edge_counts_to_old_block():
     m = Meter(8, x=2)
     seq = [0] * 8 + [1] * 8 + [0] * 8
@@ -187,18 +202,61 @@ def test_spin_spurious_edges_rejected():
     assert m.samples() == [50, 50]
 
 
+def _c_wave(n, blocks, ds=()):
+    # sender order: block k marked k & 1, a D (the opposite marking) at each index in ds
+    bits = []
+    for k in range(blocks):
+        bits += [k & 1] * n
+    for i in ds:
+        bits[i] ^= 1
+    return bits
+
+
 def test_d_classification():
-    m = Meter(16, x=2)
+    n, x = 16, 2
+    m = Meter(n, x=x, periods=False)
+    bits = _c_wave(n, 4, ds=(5, 16 + 12))  # a D mid block 0, one at the last place allowed in block 1
+    order = list(range(len(bits)))
+    order.remove(31)
+    order.insert(33, 31)                   # the last packet of block 1 arrives after 2 of block 2
+    order.remove(47)
+    order.insert(50, 47)                   # the last of block 2 arrives after 3 of block 3 (<= 2x)
     out = []
-    bits = [0] * 16 + [1] * 16
-    bits[5] = 1       # D in the middle of block 0
-    bits[15] = 1      # the last packet of block 0 flipped: looks like the edge, confirmed next
-    bits[30] = 0      # near the end of block 1 (cnt >= n - x): decided at the next packet
-    for k, b in enumerate(bits):
-        out.append(m.rx(0x80 | (b << 6), k))
-    assert out[5] == D_NOW
-    assert D_DEFERRED in out[30:]
-    assert m.blocks == 1
+    dnow = {}
+    for k in order:
+        out.append((k, m.rx(0x80 | (bits[k] << 6), k)))
+        dnow[k] = m.dnow
+    got = dict(out)
+    assert got[5] == D_NOW                 # far from the edge: a D at once (reflect now) ...
+    assert got[6] == D_DEFERRED and dnow[6]  # ... confirmed by the next packet
+    assert got[28] == NOT_D                # near the end: decided x+1 packets later, but the
+    # last of those came after the edge: a D followed by the edge, or an edge with late packets:
+    # ambiguous, no D (the chain restarts)
+    assert [k for k, r in out if r == D_DEFERRED] == [6]
+    assert got[31] == NOT_D and got[47] == NOT_D   # late packets, not Ds
+    assert m.blocks == 3 and m.lost == 0 and m.bursts == 0
+    # the same D with its x+1 followers in order: a D, known late (not announced as D_NOW)
+    m = Meter(n, x=x, periods=False)
+    out = [m.rx(0x80 | (b << 6), k) for k, b in enumerate(bits[:32])]
+    assert out[28] == NOT_D and out[31] == D_DEFERRED and not m.dnow and m.pend_t == 28
+    for k in range(32, 64):
+        m.rx(0x80 | (bits[k] << 6), k)
+    assert m.blocks == 3 and m.lost == 0
+
+
+def test_d_chain_restarts_on_ambiguity():
+    # periods=True (a probe): D-to-D periods of 20 packets = 20 ms; a late packet just after an
+    # edge (what an early D after losses would look like) restarts the chain: no period across it
+    n, x = 32, 2
+    m = Meter(n, x=x, t_max=100)
+    bits = _c_wave(n, 3, ds=(6, 26, 32 + 14))
+    order = list(range(len(bits)))
+    order.remove(31)
+    order.insert(34, 31)                   # overtaken by 2 packets of block 1: seen at cnt 2
+    for k in order:
+        m.rx(0x80 | (bits[k] << 6), k)
+    # 6 -> 26: one period of 20; 26 -> 46 spans the late packet: not taken
+    assert m.samples() == [20] and m.blocks == 2 and m.lost == 0
 
 
 def test_report_line_and_summary():
