@@ -169,6 +169,8 @@ def relay(*args):
     (["--x", "40"], ["--x 40", "--n"]),
     (["--delay=-3"], ["--delay", "-3", ">= 0"]),
     (["--json", "/nonexistent-dir/x.json"], ["--json", "no such directory"]),
+    (["--pm-option", "11"], ["--pm-option 11", "taken"]),
+    (["--mrfd", "65003"], ["--mrfd 65003", "must differ"]),
 ])
 def test_relay_bad_values_one_line(args, words):
     one_line_error(relay(*args), *words, rc=2)

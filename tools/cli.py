@@ -77,3 +77,33 @@ def hostport(zero=None):
             raise argparse.ArgumentTypeError("expected %s, got %r" % (what, s))
         return h, pn
     return conv
+
+
+# The draft option numbers (TBD in the drafts; coap.options defaults): every CLI that speaks CoAP
+# takes them the same way, and both ends of a deployment must agree.
+_DRAFT_NUMBERS = (("--mrfd", "mrfd", "Multicast-Response-Feedback-Divider option number (65002)"),
+                  ("--ltmr", "ltmr", "Listen-To-Multicast-Responses option number (65003)"),
+                  ("--pm-option", "pm", "Performance Measurement option number (65006)"),
+                  ("--cf-informative", "cf_informative",
+                   "Content-Format of informative responses, application/informative-response+cbor (65000)"))
+
+
+def add_option_numbers(ap):
+    """--mrfd, --ltmr, --pm-option, --cf-informative on parser ap (dest: opt_mrfd ... opt_cf_informative)."""
+    for flag, key, help_ in _DRAFT_NUMBERS:
+        lo = 0 if key == "cf_informative" else 1
+        ap.add_argument(flag, dest="opt_" + key, metavar="N", type=number(lo, 0xFFFF, True), help=help_)
+
+
+def configure_option_numbers(args):
+    """Apply the numbers given (coap.options.configure; none given: the defaults stay). Raises
+    ValueError with one line naming the flags, e.g. "--mrfd 11: option number 11 is taken"."""
+    from coap import options
+    given = {key: getattr(args, "opt_" + key) for _, key, _ in _DRAFT_NUMBERS}
+    if all(v is None for v in given.values()):
+        return
+    try:
+        options.configure(**given)
+    except ValueError as e:
+        flags = " ".join("%s %s" % (flag, given[key]) for flag, key, _ in _DRAFT_NUMBERS if given[key] is not None)
+        raise ValueError("%s: %s" % (flags, e))

@@ -227,6 +227,7 @@ def parser():
     ap.add_argument("--report", type=num(0), default=5.0, help="seconds between report lines (0: none)")
     ap.add_argument("--duration", type=num(0), default=0.0, help="stop after this many seconds (0: run)")
     ap.add_argument("--json", default=None, help="write the JSON summary here at exit")
+    cli.add_option_numbers(ap)    # the probe reads the PM option: its number as the endpoints use it
     return ap
 
 
@@ -242,6 +243,11 @@ def main(argv=None):
             ap.fail("%s: %s" % (opt, e))
     if a.json and not os.path.isdir(os.path.dirname(os.path.abspath(a.json))):
         ap.fail("--json %s: no such directory" % a.json)
+    from tools import cli
+    try:
+        cli.configure_option_numbers(a)
+    except ValueError as e:
+        ap.fail(str(e))
     r = Relay(a.server, a.listen, a.loss, a.delay, a.jitter, a.reorder, a.reorder_ms,
               a.seed, a.n, a.x, a.t_max, loss_down=a.loss_down)
     try:

@@ -15,7 +15,6 @@ import signal
 import sys
 
 from coap import addr, params
-from coap import options as o
 from tools import cli
 from tools.proxy.core import ProxyCore, ProxyConfig
 from tools.proxy.driver import ProxyDriver, Names
@@ -50,7 +49,6 @@ def parser():
     a = p.add_argument
     sec = cli.number(0, None, above=True)
     count = cli.number(1, None, True)
-    opt = cli.number(1, 0xFFFF, True, what="an option number 1..65535")
     a("--bind", type=cli.ip, default="0.0.0.0", help="address to listen on (PRX_ADDR; default 0.0.0.0)")
     a("--port", type=cli.port(zero="any free port"), default=5683, help="PRX_PORT (default 5683)")
     a("--mc-if", type=cli.ip, help="IPv4 address group joins go out on (127.0.0.1 on loopback; default: "
@@ -76,11 +74,7 @@ def parser():
     a("--max-observers", type=count, default=10000, help="clients per target at most (10000)")
     a("--hop-limit", type=cli.number(1, 255, True), help="insert Hop-Limit (RFC 8768) when a request has none")
     a("--token-len", type=cli.number(1, 8, True), default=4, help="upstream token length (4)")
-    a("--mrfd", type=opt, help="Multicast-Response-Feedback-Divider option number (65002)")
-    a("--ltmr", type=opt, help="Listen-To-Multicast-Responses option number (65003)")
-    a("--pm-option", type=opt, help="PM option number (65006)")
-    a("--cf-informative", type=cli.number(0, 0xFFFF, True, what="a Content-Format 0..65535"),
-      help="Content-Format of informative responses (65000)")
+    cli.add_option_numbers(p)   # --mrfd, --ltmr, --pm-option, --cf-informative
     a("--pm", type=int, choices=(0, 1), help="collaborating PM proxy (draft-ietf-core-coap-pm): mark and "
                                              "measure each segment with pattern 0 or 1")
     a("--pm-forward", action="store_true", help="not collaborating: forward the PM option untouched "
@@ -105,11 +99,7 @@ def validate(args):
         path = getattr(args, name)
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise ValueError("--%s %s: no such directory" % (name.replace("_", "-"), path))
-    if any(x is not None for x in (args.mrfd, args.ltmr, args.pm_option, args.cf_informative)):
-        try:
-            o.configure(mrfd=args.mrfd, ltmr=args.ltmr, pm=args.pm_option, cf_informative=args.cf_informative)
-        except ValueError as e:
-            raise ValueError("--mrfd/--ltmr/--pm-option/--cf-informative: %s" % e)
+    cli.configure_option_numbers(args)   # ValueError: one line naming the flags
 
 
 def build(args):

@@ -11,7 +11,6 @@ import socket
 import sys
 
 from coap import addr
-from coap import options as o
 
 from tools import cli
 from tools.util import now_ms, wall_epoch_ms
@@ -92,10 +91,7 @@ def parser():
       help="a writable resource observed as a group (per --policy)")
     a("--update", type=_pv, action="append", default=[], metavar="/PATH=SECONDS",
       help="demo: increment the resource's value every SECONDS")
-    a("--mrfd", type=num(1, 0xFFFF, True), help="option number of Multicast-Response-Feedback-Divider (65002)")
-    a("--cf-informative", type=num(0, 0xFFFF, True), help="Content-Format of informative responses (65000)")
-    a("--ltmr", type=num(1, 0xFFFF, True), help="option number of Listen-To-Multicast-Responses (65003)")
-    a("--pm-option", type=num(1, 0xFFFF, True), help="option number of the PM option (65006)")
+    cli.add_option_numbers(p)   # --mrfd, --ltmr, --pm-option, --cf-informative
     a("--discovery", nargs="?", const="/ps/topics", metavar="PATH",
       help="publish ph_req, last_notif, tp_info per group observation at PATH (/ps/topics; Appendix A.1, "
            "see tools/server/README.md)")
@@ -157,13 +153,7 @@ def validate(args):
         elif not (args.mc_if.isdigit() and _ifname(int(args.mc_if))) and not _ifindex(args.mc_if):
             raise ValueError("--mc-if %s: expected the name or index of a network interface of this host (e.g. eth0)"
                              % args.mc_if)
-    if any(x is not None for x in (args.mrfd, args.ltmr, args.pm_option, args.cf_informative)):
-        try:
-            o.configure(mrfd=args.mrfd, ltmr=args.ltmr, pm=args.pm_option, cf_informative=args.cf_informative)
-        except ValueError as e:
-            given = [("--mrfd", args.mrfd), ("--ltmr", args.ltmr), ("--pm-option", args.pm_option),
-                     ("--cf-informative", args.cf_informative)]
-            raise ValueError("%s: %s" % (" ".join("%s %s" % kv for kv in given if kv[1] is not None), e))
+    cli.configure_option_numbers(args)   # ValueError: one line naming the flags
     if args.discovery is not None and not args.discovery.startswith("/"):
         raise ValueError("--discovery %s: expected a path starting with / (e.g. /ps/topics)" % args.discovery)
     args.config_resources = []
@@ -208,8 +198,7 @@ def _ifname(index):
 def build(args):
     """The core and its driver from parsed (and validated) arguments; nothing is bound yet."""
     import random
-    if any(x is not None for x in (args.mrfd, args.ltmr, args.pm_option, args.cf_informative)):
-        o.configure(mrfd=args.mrfd, ltmr=args.ltmr, pm=args.pm_option, cf_informative=args.cf_informative)
+    cli.configure_option_numbers(args)
     bind = args.bind or ("::" if args.ipv6 else "0.0.0.0")
     group = args.group or ("ff05::fd" if args.ipv6 else "224.0.1.187")
     res = [] if args.no_builtins else R.builtins(group_after=args.policy, epoch_ms=wall_epoch_ms(), now=now_ms())
