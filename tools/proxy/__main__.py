@@ -1,6 +1,6 @@
 """python -m tools.proxy: the coapcast forward proxy (RFC 7252 §5.7, RFC 7641 §5, draft §8).
 
-Examples (everything on loopback, see NOTES.md):
+Examples (everything on loopback, see docs/environment.md):
   python -m tools.proxy --bind 127.0.0.1 --port 5684 --host sensor.example=127.0.0.1:5683
   python -m tools.proxy --bind 127.0.0.1 --port 5685 --next-hop 127.0.0.1:5684      (a second proxy in a chain)
 Clients send Proxy-Uri: coap://sensor.example/r (or Proxy-Scheme + Uri-Host) to the proxy.

@@ -143,7 +143,7 @@ class ProxyCore:
                             max_silence_ms=cfg.max_silence_ms, pm=pm.upstream if pm is not None else None)
         self.down = Downstream(self.rng, self.out, self.stats, cfg.ack_timeout_ms, cfg.ack_random_factor,
                                cfg.max_retransmit, cfg.ack_delay_ms, cfg.dedup_max, cfg.max_pending,
-                               mark=pm.mark if pm is not None else None)
+                               mark=pm.mark if pm is not None and pm.down is not None else None)
         self.targets = {}           # Route.key -> Target
         self._m = msg.Msg()         # downstream datagrams
         self._cur = None            # the upstream datagram being fed to self.up (decoded), else None
@@ -249,13 +249,13 @@ class ProxyCore:
         if m.type in (msg.ACK, msg.RST):
             self._bad("malformed", src, "request in an ACK/RST", now)
             return
-        if self.down.duplicate(src, m, now):
+        v = self.pm.rx_down(src, m, now) if self.pm is not None else None  # every packet of the flow
+        if self.down.duplicate(src, m, now, v):
             return
         self.stats["requests"] += 1
         ex = self.down.begin(src, m, now)
         ex.nr = m.uint(o.NO_RESPONSE, 0) if 0 <= m.opt_len(o.NO_RESPONSE) <= 1 else 0
-        if self.pm is not None:
-            ex.pm = self.pm.rx_down(src, m, now)
+        ex.pm = v
         try:
             r = R.route(m, self.resolve, self.cfg.next_hop, self.cfg.hop_limit)
             if r.ltmr is not None:
@@ -316,8 +316,15 @@ class ProxyCore:
         Observe (the proxy's own), MRFD (answered here, §5.1) and PM (per segment); None when it
         carries an unsafe option the proxy does not know (then 5.02)."""
         out = []
+        pm = self.pm
+        if pm is not None:
+            pm.response(m)
         for num, val in m.items():
-            if num == o.OBSERVE and drop_observe or num == o.MRFD or num == o.PM:
+            if num == o.OBSERVE and drop_observe or num == o.MRFD:
+                continue
+            if num == o.PM:
+                if pm is not None and pm.keep_in_response:  # PM forwarded as safe (§4.3.1)
+                    out.append((num, val))
                 continue
             if o.unsafe(num) and num not in (o.OBSERVE, o.BLOCK1, o.BLOCK2, o.NO_RESPONSE):
                 return None

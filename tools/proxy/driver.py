@@ -56,7 +56,7 @@ class ProxyDriver:
         self.trace = trace              # a text file: one JSON line per datagram in and out (tests, debugging)
         self.bind = bind
         if mc_if is None:
-            mc_if = "127.0.0.1" if bind[0].startswith("127.") else "0.0.0.0"  # loopback: NOTES.md
+            mc_if = "127.0.0.1" if bind[0].startswith("127.") else "0.0.0.0"  # loopback: docs/environment.md
         self.mc_if = mc_if
         self.ifindex = ifindex
         self.status_every = status_every

@@ -89,15 +89,16 @@ class Downstream:
         self.stats["tx"] += 1
 
     # ------------------------------------------------------------ requests in
-    def duplicate(self, peer, m, now):
+    def duplicate(self, peer, m, now, pm=None):
         """RFC 7252 §4.5: a request seen before gets the same replies (an empty ACK if only that
-        went out; nothing while a piggybacked answer is still awaited). True if it was one."""
+        went out; nothing while a piggybacked answer is still awaited). True if it was one. With PM
+        marking a replayed reply is one more packet of the flow: marked afresh, echoing `pm`."""
         ex = self.exchanges.get((peer, m.mid))
         if ex is None or ex.expires <= now:
             return False
         self.stats["dup"] += 1
         for buf in ex.replies:
-            self.send(buf, peer)
+            self.send(self._remark(buf, peer, now, pm) if self.mark is not None else buf, peer)
         return True
 
     def begin(self, peer, m, now):
@@ -184,6 +185,16 @@ class Downstream:
         self.send(buf, peer)
         return t
 
+    def _remark(self, buf, peer, now, request_pm=None):
+        """A retransmission (or a replay) is one more packet of the PM flow: a fresh mark (coap-pm
+        §2), same MID."""
+        m = msg.Msg().decode(buf)
+        if not m.has(o.PM):
+            return buf
+        v = self.mark(peer, now, request_pm)
+        opts = [kv for kv in m.items() if kv[0] != o.PM] + ([(o.PM, v)] if v is not None else [])
+        return msg.encode(m.type, m.code, m.mid, m.token_bytes(), opts, bytes(m.payload()))
+
     def non(self, buf, peer, on_rst):
         """Send a NON notification; a RST to it calls on_rst() (RFC 7641 §3.6)."""
         key = (peer, (buf[2] << 8) | buf[3])
@@ -229,6 +240,8 @@ class Downstream:
             t.timeout *= 2
             t.next_at = now + t.timeout
             self.stats["retransmissions"] += 1
+            if self.mark is not None:
+                t.buf = self._remark(t.buf, t.peer, now)
             self.send(t.buf, t.peer)
         for ex in list(self.open.values()):
             if ex.done:

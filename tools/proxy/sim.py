@@ -8,9 +8,11 @@ clock: the proxy's logic tests and its bench run on it (deterministic, no socket
     net.pump(); net.run(5000)
 
 A datagram to a multicast address reaches every node whose core lists that group in `.groups`
-(with group=(GRP_ADDR, GRP_PORT)); `drop(src, dst, data)` may lose any datagram. Every datagram
-delivered is kept in `net.wire` as (now, src, dst, data, group) unless record=False.
+(with group=(GRP_ADDR, GRP_PORT)); `drop(src, dst, data)` may lose any datagram, `delay(src, dst)`
+may hold it that many ms. Every datagram delivered is kept in `net.wire` as (now, src, dst, data,
+group) unless record=False.
 """
+import heapq
 import random
 
 from coap import addr, cborenc, client
@@ -60,7 +62,10 @@ class Net:
         self.wire = []
         self.record = record
         self.drop = None
+        self.delay = None
         self.sent = 0           # datagrams delivered (or dropped) so far
+        self._q = []            # delayed datagrams: (due, seq, src, dst, data)
+        self._seq = 0
 
     def add(self, where, core):
         self.nodes[where] = core
@@ -71,6 +76,14 @@ class Net:
 
     def _deliver(self, src, dst, data):
         self.sent += 1
+        d = self.delay(src, dst) if self.delay is not None else 0
+        if d > 0:
+            self._seq += 1
+            heapq.heappush(self._q, (self.now + d, self._seq, src, dst, data))
+            return
+        self._arrive(src, dst, data)
+
+    def _arrive(self, src, dst, data):
         raw = addr.parse_ip(dst[0])
         if addr.is_multicast(raw):
             for where, core in list(self.nodes.items()):
@@ -102,11 +115,20 @@ class Net:
         raise RuntimeError("the network does not settle")
 
     def run(self, ms):
-        """Advance the clock by ms, running every timer on its time."""
+        """Advance the clock by ms, running every timer and delayed delivery on its time."""
         end = self.now + ms
         while True:
             due = [d for d in (c.next_deadline() for c in self.nodes.values()) if d is not None]
             d = min(due) if due else None
+            if self._q and (d is None or self._q[0][0] <= d):
+                if self._q[0][0] > end:
+                    break
+                self.now = max(self.now, self._q[0][0])
+                while self._q and self._q[0][0] <= self.now:
+                    t, k, src, dst, data = heapq.heappop(self._q)
+                    self._arrive(src, dst, data)
+                self.pump()
+                continue
             if d is None or d > end:
                 break
             self.now = max(self.now, d)
