@@ -56,6 +56,7 @@ from coap import client as cc
 from coap import msg, params
 from coap import optinfo as o   # the whole option table (coap.options and more)
 
+from tools.badinput import BadInput
 from tools.proxy import route as R
 from tools.proxy.exchange import Downstream
 
@@ -148,8 +149,7 @@ class ProxyCore:
         self._m = msg.Msg()         # downstream datagrams
         self._cur = None            # the upstream datagram being fed to self.up (decoded), else None
         self._um = msg.Msg()
-        self._log_sec = 0
-        self._log_n = 0
+        self._bad = BadInput(log, self.stats, cfg.log_rate)  # counted, logged rate-limited
         self._now = 0               # the time of the receive()/tick() running (upstream callbacks)
 
     # ------------------------------------------------------------------ the contract
@@ -546,15 +546,3 @@ class ProxyCore:
                     del self.targets[t.key]
                     self.up.cancel(t.up, now)
         self.down.reply(ex, R.GATEWAY_TIMEOUT, [], b"no answer from upstream", now)
-
-    # ------------------------------------------------------------------ logs
-    def _bad(self, kind, peer, what, now):
-        self.stats[kind] += 1
-        sec = now // 1000
-        if sec != self._log_sec:
-            self._log_sec, self._log_n = sec, 0
-        self._log_n += 1
-        if self._log_n <= self.cfg.log_rate:
-            log.warning("bad input from %s:%d: %s", peer[0], peer[1], what)
-        else:
-            self.stats["log_suppressed"] += 1

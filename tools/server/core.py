@@ -37,6 +37,7 @@ from coap import msg, addr, params
 from coap import optinfo as o   # the whole option table (coap.options and more)
 from coap.pm import value_of as pm_value_of
 
+from tools.badinput import BadInput
 from tools.server.counting import RoughCounter, MAX_CONFIRMATION_WAIT_MS
 from tools.server.group import GroupObservation, TokenSpace
 from tools.server.resources import Observer, link_format
@@ -146,8 +147,7 @@ class ServerCore:
             "not_found", "method", "too_large", "bad_request", "registrations", "confirmations",
             "informative", "trad_registrations", "notifications", "retransmissions", "timeouts",
             "rst", "unexpected", "overload", "errors", "log_suppressed", "not_joined"), 0)
-        self._log_sec = 0
-        self._log_n = 0
+        self._bad_input = BadInput(log, self.stats, self.cfg.log_rate)  # counted, logged rate-limited
         self._mtu_warned = set()
 
     # ------------------------------------------------------------------ API
@@ -277,17 +277,7 @@ class ServerCore:
                           bytes(m.payload()) if m.has_payload() else b"")
 
     def _bad(self, kind, peer, what, now):
-        self.stats[kind] += 1
-        sec = now // 1000
-        if sec != self._log_sec:
-            if self._log_n > self.cfg.log_rate:
-                log.warning("%d bad-input log lines suppressed", self._log_n - self.cfg.log_rate)
-            self._log_sec, self._log_n = sec, 0
-        self._log_n += 1
-        if self._log_n <= self.cfg.log_rate:
-            log.warning("bad input from %s:%d: %s", peer[0], peer[1], what)
-        else:
-            self.stats["log_suppressed"] += 1
+        self._bad_input(kind, peer, what, now)
 
     def _con(self, buf, peer, now, kind, ref):
         """Send a CON and keep it for retransmission (RFC 7252 §4.2). False when full."""
