@@ -1,4 +1,4 @@
-"""Processes for the proxy's end-to-end tests over real UDP on loopback (NOTES.md: multicast with
+"""Processes for the proxy's end-to-end tests over real UDP on loopback (docs/environment.md: multicast with
 IP_MULTICAST_IF 127.0.0.1 and joins on 127.0.0.1): the server (python -m tools.server), the proxy
 (python -m tools.proxy, with --trace), boards (the firmware client under the MicroPython unix port)
 and a tiny CPython requester. Every process is started in its own session and stopped by its pid."""

@@ -1,7 +1,7 @@
 # Board client over real UDP under the MicroPython unix port (issue 3, "Real peers"):
 #  - traditional observation of libcoap's coap-server-notls /time (>= 3 notifications);
 #  - a tiny in-test peer (CPython) answering with the §4 informative response, then sending
-#    multicast notifications to 224.0.1.187 over loopback (NOTES.md: IP_MULTICAST_IF 127.0.0.1,
+#    multicast notifications to 224.0.1.187 over loopback (docs/environment.md: IP_MULTICAST_IF 127.0.0.1,
 #    join on 127.0.0.1), an MRFD poll, a notification from a wrong source and the cancellation;
 #  - the same over IPv6 (ff05::fd) between two network namespaces, when the machine allows.
 import os

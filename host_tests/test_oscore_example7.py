@@ -11,7 +11,7 @@
 #  2. The informative response's outer code is 2.04 (Changed), as RFC 8613 §4.2 requires for a response
 #     without Observe (the 5.03 has none); the figure shows 2.05 (Content).
 #  3. last_notif's code byte is 0x45 (the protected INIT_NOTIF's outer code, 2.05: it has Observe); the
-#     figure writes 0x25, which is no response code (NOTES.md).
+#     figure writes 0x25, which is no response code (docs/environment.md).
 #  4. tp_info's token is the byte string h'7b' and the addresses are tag-260 byte strings (§2.2.2.1's
 #     CDDL); the figure writes 0x7b and bstr(SRV_ADDR).
 #  5. The CON registration is answered with an empty ACK and then the CON informative response (§2.2:

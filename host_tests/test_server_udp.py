@@ -1,6 +1,6 @@
 # The desktop server over real UDP on 127.0.0.1 (issue 4): `python -m tools.server` as a
 # subprocess; libcoap's coap-client-notls, our codec and aiocoap as peers; multicast on
-# loopback (IP_MULTICAST_IF 127.0.0.1, receivers join on 127.0.0.1, see NOTES.md); tshark
+# loopback (IP_MULTICAST_IF 127.0.0.1, receivers join on 127.0.0.1, see docs/environment.md); tshark
 # decodes a capture of the run. Every loop is bounded.
 import os
 import select
@@ -275,7 +275,7 @@ def test_tshark_decodes_everything_the_server_sends(tmp_path):
 
 
 def test_ipv6_unicast_on_loopback():
-    # IPv6 multicast does not work on lo (NOTES.md): the send to ff05::fd may fail, the server
+    # IPv6 multicast does not work on lo (docs/environment.md): the send to ff05::fd may fail, the server
     # logs it and keeps serving; tp_info carries 16-byte addresses.
     srv = Server("-6", "--update", "/r=0.3", bind="::1", group="ff05::fd", mc_if="lo")
     c = Client(srv.port, "::1")

@@ -1,5 +1,5 @@
 """A virtual board: the MicroPython unix port on a pseudo-terminal, driven by mpremote exactly like
-a real board (`mpremote connect <pty> resume ...`; the unix port has no soft reset, NOTES.md).
+a real board (`mpremote connect <pty> resume ...`; the unix port has no soft reset, docs/environment.md).
 
   python -m tools.vboard --flash DIR [--heap 192k] [--link /tmp/vboard0]
 

@@ -7,7 +7,7 @@ _led = None
 
 
 def _pm_value(name):
-    # MicroPython >= 1.20: PM_NONE / PM_PERFORMANCE / PM_POWERSAVE (NOTES.md)
+    # MicroPython >= 1.20: PM_NONE / PM_PERFORMANCE / PM_POWERSAVE (docs/environment.md)
     W = network.WLAN
     return getattr(W, {"performance": "PM_NONE", "balanced": "PM_PERFORMANCE"}.get(name, "PM_POWERSAVE"), None)
 

@@ -14,7 +14,7 @@ from coap import addr
 from coap.compat import const, ticks_ms, ticks_diff
 
 
-# Numeric fallbacks (Linux values) for constants a port lacks (see NOTES.md: the unix port has
+# Numeric fallbacks (Linux values) for constants a port lacks (see docs/environment.md: the unix port has
 # IP_ADD_MEMBERSHIP but no IPPROTO_IP; lwIP ports define their own values, used when present).
 # Leaving a group needs none: closing its socket drops the membership.
 try:

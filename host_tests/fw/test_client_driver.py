@@ -56,7 +56,7 @@ def _bound(port=None):
 
 def _sender():
     s, p = _bound()
-    s.setsockopt(0, 32, addr.parse_ip("127.0.0.1"))  # IP_MULTICAST_IF (NOTES.md)
+    s.setsockopt(0, 32, addr.parse_ip("127.0.0.1"))  # IP_MULTICAST_IF (docs/environment.md)
     return s, ("127.0.0.1", p)
 
 

@@ -4,7 +4,7 @@
 #     traditional observation for the same observers (one unicast notification each);
 #  2. registrations handled per second (informative responses sent);
 #  3. rough counting: relative error after rounds 1, 3, 5 and confirmations per round.
-# Everything on 127.0.0.1 (multicast with IP_MULTICAST_IF 127.0.0.1, NOTES.md).
+# Everything on 127.0.0.1 (multicast with IP_MULTICAST_IF 127.0.0.1, docs/environment.md).
 import os
 import random
 import selectors

@@ -25,7 +25,7 @@ def ph_req(extra=()):
 
 
 def last_notif(v=10, payload="1234", extra=()):
-    """last_notif of §4: 2.05 (0x45, see NOTES.md), Observe v, CF 60, CBOR text payload."""
+    """last_notif of §4: 2.05 (0x45, see docs/environment.md), Observe v, CF 60, CBOR text payload."""
     return inforespenc.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, v), (o.CONTENT_FORMAT, 60)]
                                          + list(extra), cborenc.dumps(payload)))
 
@@ -52,7 +52,7 @@ def inforesp_payloads():
 
 
 def informative(tok, mid=0x99, payload=None, mtype=msg.CON):
-    """The 5.03 informative response (CON, separate: NOTES.md) carrying payload."""
+    """The 5.03 informative response (CON, separate: docs/environment.md) carrying payload."""
     if payload is None:
         payload = inforesp_payloads()[0]
     return msg.encode(mtype, msg.SERVICE_UNAVAILABLE, mid, tok, [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)], payload)

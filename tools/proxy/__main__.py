@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import random
-import signal
 import sys
 
 from coap import addr, params
@@ -126,17 +125,7 @@ async def amain(args):
     except OSError as e:
         raise SystemExit("python -m tools.proxy: cannot listen on %s:%d: %s" % (args.bind, args.port, e.strerror or e))
     print("proxy listening on %s:%d" % (args.bind, drv.port), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
-    try:
-        await asyncio.wait_for(stop.wait(), args.duration or None)
-    except asyncio.TimeoutError:
-        pass
+    await cli.wait_for_stop(args.duration)
     await drv.stop()
     st = core.status()
     log.info("proxy stopped: %s", " ".join("%s=%d" % kv for kv in st["stats"].items() if kv[1]))

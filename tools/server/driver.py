@@ -23,7 +23,7 @@ def _is_v6(host):
 
 def make_socket(bind=("0.0.0.0", 5683), mc_if=None, mc_ttl=1, mc_loop=True):
     """A bound UDP socket set up for multicast sending. mc_if: IPv4 interface address
-    (e.g. "127.0.0.1" on loopback, see NOTES.md) or, for IPv6, an interface name or index.
+    (e.g. "127.0.0.1" on loopback, see docs/environment.md) or, for IPv6, an interface name or index.
     Raises OSError whose strerror says which step failed (bind, multicast interface)."""
     host, port = bind
     v6 = _is_v6(host)
@@ -81,7 +81,7 @@ class ServerDriver:
         self.core = core
         self.bind = bind
         if mc_if is None and bind[0].startswith("127."):
-            mc_if = "127.0.0.1"   # loopback has no MULTICAST flag: pick it explicitly (NOTES.md)
+            mc_if = "127.0.0.1"   # loopback has no MULTICAST flag: pick it explicitly (docs/environment.md)
         self.mc_if = mc_if
         self.mc_ttl = mc_ttl
         self.mc_loop = mc_loop
