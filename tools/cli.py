@@ -107,3 +107,21 @@ def configure_option_numbers(args):
     except ValueError as e:
         flags = " ".join("%s %s" % (flag, given[key]) for flag, key, _ in _DRAFT_NUMBERS if given[key] is not None)
         raise ValueError("%s: %s" % (flags, e))
+
+
+async def wait_for_stop(duration=0):
+    """The main loop of the long-running tools (server, proxy): until SIGINT or SIGTERM, or for
+    `duration` seconds when it is > 0."""
+    import asyncio
+    import signal
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        await asyncio.wait_for(stop.wait(), duration or None)
+    except asyncio.TimeoutError:
+        pass

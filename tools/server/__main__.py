@@ -6,7 +6,6 @@ Example (everything on loopback):
 """
 import asyncio
 import logging
-import signal
 import socket
 import sys
 
@@ -243,20 +242,7 @@ async def amain(args, core, drv):
     for r in core.resources.values():
         if r.group_after == 0:
             drv.start_group(r.path)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
-    try:
-        if args.duration:
-            await asyncio.wait_for(stop.wait(), args.duration)
-        else:
-            await stop.wait()
-    except asyncio.TimeoutError:
-        pass
+    await cli.wait_for_stop(args.duration)
     log.info("shutting down: cancelling %d group observation(s)", len(core.groups))
     await drv.stop()
     if core.pm is not None:   # one line per flow (the figures in full: --stats-json)
