@@ -6,7 +6,7 @@ import os
 import random
 
 from coap import msg, client, groupsec
-from coap import options as o
+from coap import optinfo as o   # the whole option table (coap.options and more)
 from tools import oscore_keys
 from tools.oscore_group import crypto_verifier
 from tools.server.core import ServerCore, Config
@@ -62,11 +62,12 @@ class Net:
     """The server (SecureServer around ServerCore) and boards on one in-memory wire. wire: every
     datagram as (src, dst, bytes); boards get the multicast datagrams of the groups they joined."""
 
-    def __init__(self, keydir, boards=("c1",), resources=None, server_rng=None, pm="outer", **kw):
+    def __init__(self, keydir, boards=("c1",), resources=None, server_rng=None, pm_mode="outer", **kw):
         res = resources or [Resource("/r", "1234", cf=60, group_after=1, writable=True)]
         self.core = ServerCore(res, Config(srv_addr=SRV[0], grp=GRP, token_len=kw.pop("token_len", 4),
                                            notify_interval_ms=0), rng=server_rng or random.Random(1))
-        self.srv = secure.setup(self.core, os.path.join(keydir, "server.json"), pm=pm)
+        self.srv = secure.setup(self.core, os.path.join(keydir, "server.json"), pm=pm_mode)
+        self.pm_mode = pm_mode
         self.boards = {}
         self.now = 0
         self.wire = []
@@ -75,9 +76,9 @@ class Net:
         for k, name in enumerate(boards):
             self.add_board(keydir, name, 40001 + k, **kw)
 
-    def add_board(self, keydir, name, port, rng=None, steps=None, pm="outer", seq=0, verifier=crypto_verifier,
-                  **ccfg):
-        sec = board_sec(keydir, name, steps=steps, verifier=verifier, pm=pm, seq=seq)
+    def add_board(self, keydir, name, port, rng=None, steps=None, seq=0, verifier=crypto_verifier, **ccfg):
+        """A board; ccfg: coap.client.Client keywords (pm=PMEndpoint(...), token_len, ...)."""
+        sec = board_sec(keydir, name, steps=steps, verifier=verifier, pm=self.pm_mode, seq=seq)
         c = client.Client(sec=sec, log=sec.log, rng=rng or random.Random(port), **ccfg)
         c.addr = ("127.0.0.1", port)
         c.got = []

@@ -199,13 +199,13 @@ class GroupSec:
         code = m.code
         if code < 64:  # empty ACK/RST, pings, requests: not protected, the core handles them
             return m
-        o = self._obs(m)
-        if o is None:  # no observation or request of ours: the core drops it (or Resets it)
-            return m
         if m.type == _CON and self._dup(src, m.mid):  # a CON response again: ACK it, nothing more
             self.stats.duplicates += 1
             self.core.out.append((msgcore.empty(_ACK, m.mid), src))
             return False
+        o = self._obs(m)
+        if o is None:  # no observation or request of ours: the core drops it (or Resets it)
+            return m
         if getattr(o, "gb", None) is not None and _group_mode(m):  # behind a proxy (§8/§9): the notification as it was
             return self._start(_NOTIF, self.group.start_response(m, o.gb), o, None, src, None)
         b = getattr(o, "sb", None)

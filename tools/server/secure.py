@@ -45,7 +45,7 @@ import os
 from collections import OrderedDict
 
 from coap import msg, addr, cose, oscore, inforesp
-from coap import options as o
+from coap import optinfo as o   # the whole option table (coap.options and more)
 from coap.groupsec import outer_copy, PM_MODES
 
 from tools import oscore_keys
