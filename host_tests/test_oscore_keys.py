@@ -71,8 +71,6 @@ def test_server_protects_board_verifies_cpython(keydir):
 
 MP_SCRIPT = """
 import gc
-import sys
-sys.path.insert(0, %(dir)r)
 import c1_config as K
 from coap import oscore, grouposcore
 from coap.msgcore import Msg
@@ -104,7 +102,7 @@ def test_board_module_under_micropython(keydir):
     # (objects twice the size; the same convention as the dual-runtime harness)
     binary, heap = (runtimes.unix32_bin(), "192k") if runtimes.unix32_bin() else (micropython_bin(), "384k")
     p = subprocess.run([binary, "-X", "heapsize=" + heap, str(script)], capture_output=True, text=True,
-                       timeout=600, env=micropython_env())
+                       timeout=600, env=micropython_env([str(keydir)]))   # c1_config.py from keydir
     assert p.returncode == 0 and p.stdout.split() == ["OK", "0", "1", "1"], p.stdout + p.stderr
 
 
