@@ -61,8 +61,9 @@ apt_src() {
     -o Dir::State::Lists="$a/lists" -o Dir::Cache="$a/cache" "$@"
 }
 
-fetch() {  # the sources, unpacked into $OUT/src with lib/mbedtls filled in
-  [ -f "$SRC/.unpacked" ] && return 0
+fetch() {  # the sources, unpacked into $OUT/src with lib/mbedtls filled in and patches/ applied
+  local pk; pk=$(cat "$HERE"/patches/*.patch | sha256sum | cut -c1-16)
+  [ "$(cat "$SRC/.unpacked" 2>/dev/null)" = "$pk" ] && return 0
   local dl=$OUT/dl
   mkdir -p "$dl"
   if ! (echo "$MP_SHA256  $dl/$MP_TAR" && echo "$MBEDTLS_SHA256  $dl/$MBEDTLS_TAR") | sha256sum -c --status 2>/dev/null; then
@@ -82,11 +83,16 @@ fetch() {  # the sources, unpacked into $OUT/src with lib/mbedtls filled in
   # micropython-lib is stripped too: the frozen manifests use only extmod/asyncio and our files, but
   # the build checks that the submodule exists
   echo "stripped by Debian; coapcast freezes only extmod/asyncio" > "$SRC/lib/micropython-lib/README.md"
-  touch "$SRC/.unpacked"
+  local p
+  for p in "$HERE"/patches/*.patch; do
+    patch -s -d "$SRC" -p1 < "$p" || give_up "cannot apply $p"
+  done
+  echo "$pk" > "$SRC/.unpacked"
 }
 
 key() {  # a digest of the build inputs: unchanged -> nothing to do
-  { cat "$HERE/build.sh"; find "$HERE/cmod" "$@" -type f -name '*.[ch]' -o -type f -name '*.mk' -o -type f -name '*.py' |
+  { cat "$HERE/build.sh"; find "$HERE/cmod" "$HERE/patches" "$@" -type f -name '*.[ch]' -o -type f -name '*.mk' \
+      -o -type f -name '*.py' -o -type f -name '*.patch' |
       LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16
 }
 
