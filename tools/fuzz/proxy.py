@@ -6,7 +6,8 @@ proxy joined GRP), a traditional one, a registration and an ordinary request wai
 An input is a control byte then a datagram: ctl & 3 the source (the server, client 1, client 2, a
 stranger), ctl & 4 it came on the group socket, ctl >> 6 the time jump (0, 10 ms, 5 s, 300 s).
 Invariants: no internal error, everything the proxy sends decodes, the groups it wants joined are
-exactly those of its live group observations (none leaked), every target has a live upstream.
+exactly those of its live group observations (none leaked), every target has a live upstream and
+someone observing or waiting for it.
 """
 from coap import client, msg
 from coap import options as o
@@ -68,6 +69,7 @@ class ProxyTarget:
         assert p.groups == want, "group memberships %r != live group observations %r" % (p.groups, want)
         for t in p.targets.values():
             assert t.up.state != client.ENDED, "a target without a live upstream observation"
+            assert t.observers or t.waiting, "a target nobody observes or waits for (a leaked observation)"
 
 
 def corpus():

@@ -92,7 +92,8 @@ def validate(args):
     """The checks across values; ValueError(one line)."""
     if sum(1 for x in (args.pm is not None, args.pm_forward, args.pm_strip) if x) > 1:
         raise ValueError("--pm, --pm-forward and --pm-strip exclude each other")
-    if args.next_hop and (args.next_hop[0], args.next_hop[1]) == (args.bind, args.port):
+    if args.next_hop and args.next_hop[1] == args.port and (
+            args.next_hop[0] == args.bind or args.bind in ("0.0.0.0", "::") and args.next_hop[0] in ("127.0.0.1", "::1")):
         raise ValueError("--next-hop %s:%d is this proxy itself" % args.next_hop)
     for name in ("stats_json", "trace"):
         path = getattr(args, name)
