@@ -258,14 +258,12 @@ class ProxyCore:
         ex.pm = v
         try:
             r = R.route(m, self.resolve, self.cfg.next_hop, self.cfg.hop_limit)
-            if r.ltmr is not None:
-                # §9.2 ticket requests: handled by the Group OSCORE extension (ticket hook), else refused
-                self.stats["ltmr"] += 1
-                raise R.Refused(R.BAD_GATEWAY, "Listen-To-Multicast-Responses (§9) is not supported here", "ltmr")
         except R.Refused as e:
-            if e.counter != "ltmr":
-                self._bad(e.counter, src, e.why, now)
+            self._bad(e.counter, src, e.why, now)
             self.down.reply(ex, e.code, [], e.why.encode(), now)
+            return
+        if r.ltmr is not None:
+            self._ticket(ex, r, m, now)
             return
         if self.pm is not None:
             r.opts = self.pm.forward_opts(r, m)
@@ -280,6 +278,16 @@ class ProxyCore:
             self._deregister(ex, r, m, now)
         else:
             self._forward(ex, r, m, now)
+
+    def _ticket(self, ex, r, m, now):
+        """§9.2: a ticket request (Listen-To-Multicast-Responses = serialized tp_info). The proxy adjacent
+        to the origin (no next_hop) consumes it: Proxy-Scheme/Uri-Host/Uri-Port and LTMR removed, the
+        phantom request rebuilt from its code, outer options and payload, a group observation set up
+        from tp_info, the client added as an observer with its token; a proxy with a next hop forwards
+        it as a registration. The §9 work (with Group OSCORE) replaces this; until then: 5.02."""
+        self.stats["ltmr"] += 1
+        self.down.reply(ex, R.BAD_GATEWAY, [], b"Listen-To-Multicast-Responses (draft section 9) is not supported yet",
+                        now)
 
     def _forward(self, ex, r, m, now):
         """An ordinary request (RFC 7252 §5.7.2): one upstream request, its answer relayed."""
