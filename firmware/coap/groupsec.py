@@ -73,6 +73,7 @@ class Stats:
         self.busy = 0
         self.duplicates = 0
         self.unbound = 0   # a response on a token whose request was never protected here
+        self.errors = 0    # a verification that raised (MemoryError): dropped
 
     def __repr__(self):
         return "verified=%d informative=%d failed_informative=%d fields_ignored=%d busy=%d duplicates=%d" % (
@@ -341,7 +342,12 @@ class GroupSec:
         if not self.jobs:
             return
         job = self.jobs[0]
-        r = job[_J_WORK].step(self.steps)
+        try:
+            r = job[_J_WORK].step(self.steps)
+        except Exception as e:  # (MemoryError on a fragmented heap): this one is lost, counted; the loop goes on
+            self.stats.errors += 1
+            self.log("coapcast: signature check failed: %r" % (e,))
+            r = False
         if r is None:
             return
         self.jobs.pop(0)

@@ -44,7 +44,7 @@ def campaign(quick=False, n=None):
     env = dict(os.environ, COAPCAST_FIGURES=figs, COAPCAST_SOAK="0" if quick else "1")
     tests = ["host_tests/test_faults.py", "host_tests/test_memory.py", "host_tests/test_load.py",
              "host_tests/fw/test_spoofing.py", "host_tests/test_spoofing_udp.py", "host_tests/fw/test_fuzz_replay.py",
-             "host_tests/fw/test_reregister.py"]
+             "host_tests/fw/test_reregister.py", "host_tests/test_oscore_attacks_udp.py"]
     tests = [t for t in tests if os.path.exists(os.path.join(ROOT, t))]
     print("== faults, memory, load, spoofing (%s)" % ("quick" if quick else "long variants"), flush=True)
     r = subprocess.run([python_bin(), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml", junit] + tests,
@@ -77,6 +77,11 @@ def campaign(quick=False, n=None):
     print("summary: heap drift %s bytes (limit 1024)" % ", ".join(str(x["drift_bytes"]) for x in mem))
     print("summary: load held %s, spoofing dropped %s, corpus replay %s"
           % (pt("test_load"), pt("test_spoofing", "test_spoofing_udp"), pt("test_fuzz_replay")))
+    sec = [x for x in rows if x.get("forged_delivered") is not None]
+    print("summary: protected group observations (draft §6-7) under attack %s: %s"
+          % (pt("test_oscore_attacks_udp"), ", ".join("%d sent, %d rejected, %d delivered forged"
+                                                      % (x["sent"], x["rejected"], x["forged_delivered"]) for x in sec)
+             or "not run"))
     print("tests  %s" % tail[0])
     ok = crashes == 0 and r.returncode == 0
     if r.returncode:
