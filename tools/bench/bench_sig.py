@@ -204,6 +204,13 @@ def run(no_m0=False):
         est = "RP2040 %.0f ms" % rp2040_ms(us_m0)[1][0] if us_m0 else "-"
         print("    (%d, %d): %3d entries per table, generator + key tables %6s B, %s" % (
             sh[0], sh[1], sh[1] * (1 << (sh[0] - 1)) + 1, hp or "-", est))
+    print("  the GC's share (M0, %d-byte message, tables): free heap -> RP2040 estimate" % lens[0])
+    for alg in (-8, -7):
+        m = res[alg][1]
+        if m.get("lowheap_us"):
+            print("    %-14s %6s B free: %.0f ms; %6s B free: %.0f ms" % (
+                NAMES[alg], m.get("free_heap"), rp2040_ms(m["tab_us_%d" % lens[0]])[1][0],
+                m.get("lowheap_free"), rp2040_ms(m["lowheap_us"])[1][0]))
     print("  stepwise (job.step(1) = one point operation or one SHA-512 block):")
     for alg in (-8, -7):
         u, m = res[alg]

@@ -12,6 +12,8 @@
 #                     its longest unit
 #   shape_H_V_us, shape_H_V_heap   other comb shapes (SHAPES): the first message's verification, and
 #                     the heap of the generator's and a key's tables in that shape
+#   free_heap, lowheap_free, lowheap_us   the first message's verification with the free heap cut
+#                     to LOW bytes (the GC's share)
 import gc
 import sys
 from hashlib import sha256
@@ -21,6 +23,7 @@ from mpbench import ticks_us, ticks_diff
 MP = sys.implementation.name == "micropython"
 B64 = bytes(64)
 ROUNDS = 5
+LOW = 56 * 1024
 
 
 def heap():
@@ -92,6 +95,18 @@ def main():
         print("tab_units_%d=%d\ntab_maxunit_us_%d=%d" % (ln, n, ln, worst))
         us, ratio = timed(naive, m, s)
         print("naive_us_%d=%d\nnaive_ratio_%d=%.0f" % (ln, us, ln, ratio))
+    if MP:
+        # the GC's share: the same verification with the free heap cut to LOW bytes (every collection
+        # sweeps the whole heap; one verification allocates about 0.7 MB of short-lived ints)
+        m, s = sigs[0]
+        gc.collect()
+        print("free_heap=%d" % gc.mem_free())
+        ballast = []
+        while gc.mem_free() > LOW:
+            ballast.append(bytearray(1024))
+        gc.collect()
+        print("lowheap_free=%d\nlowheap_us=%d" % (gc.mem_free(), timed(v, m, s)[0]))
+        ballast = None
     gtab = type(naive).GTAB    # the generators' tables, per shape
     v = naive = None
     for sh in SHAPES:  # noqa: F821 (bench_sig.py defines it)
