@@ -56,8 +56,9 @@ class Client(driver.Driver):
         self.stats = core.stats
         self.driver = self  # (the driver is this object; kept for code that reaches c.driver)
 
-    def observe(self, uri, on_notify, on_end=None, proxy=None):
+    def observe(self, uri, on_notify, on_end=None, proxy=None, view=True):
         """Observe a coap:// URI. proxy=(host, port) sends it through a forward proxy (Proxy-Uri, §8).
+        view=False: on_notify gets None for the payload (a notification then allocates nothing).
         Returns the Observation (.state, .value, .error)."""
         host, port, opts = _uri.parse(uri)
         if proxy is not None:
@@ -65,7 +66,7 @@ class Client(driver.Driver):
             opts = [(options.PROXY_URI, uri)]
         else:
             dest = _resolve(host, port)
-        o = self.core.observe(dest, opts, on_notify, ticks_ms(), on_end)
+        o = self.core.observe(dest, opts, on_notify, ticks_ms(), on_end, view)
         self.flush()
         return o
 

@@ -1,47 +1,48 @@
-"""Sans-I/O CoAP client core for group observation (draft-tiloca-core-observe-multicast-notifications-04
-§3, §5.1, §8; RFC 7641; RFC 7252 §4).
-
-    c = Client(rng=..., pm=..., ack_timeout_ms=params.ACK_TIMEOUT, ...)
-
-Inputs:
-    c.receive(data, src, now, group=None)  one datagram `data` (bytes/memoryview) from `src` (host, port)
-                                           at `now` (ms ticks); `group` is the (GRP_ADDR, GRP_PORT) socket
-                                           it came on, None for unicast
-    c.tick(now)                            run the timers due at `now` (retransmission, MRFD feedback,
-                                           re-registration, request timeouts)
-    c.observe(...), c.request(...), c.cancel(...)   the app's actions
-Outputs:
-    c.take()            [(bytes, (host, port))] to send (the queue is emptied)
-    c.next_deadline()   the earliest time tick() has work, or None
-    c.groups            {(GRP_ADDR, GRP_PORT): n}: the groups the driver must have joined
-    callbacks           observation cb(payload, content_format, observe, via), on_end(observation, reason);
-                        request cb(code, payload, content_format)
-    c.stats             counters (received, delivered, dropped per reason...)
-No sockets, no clock, no sleeps: the driver (coap.driver) feeds it; randomness comes from `rng`.
-RFC 7252 §4.8 transmission parameters are constructor keywords with the coap.params defaults.
-
-Observation states (Observation.state); an event not listed leaves the state as it is:
-
-    state  event                                                     next
-    REG    2.xx with Observe (piggybacked or separate)               TRAD
-    REG    5.03 informative response, tp_info accepted (§3.2)        GROUP (PROXY: registered via a proxy, §8)
-    REG    5.03 informative response, malformed (first time)         REG (retry after retry_backoff_ms)
-    REG    timeout, Reset, error response, 2.xx without Observe      ENDED
-    TRAD   Max-Age expired (RFC 7641 §3.3.1)                         REG (re-registration, same token)
-    TRAD   informative response for this resource (§3.2 step 6)     ENDED (replaced by the group observation)
-    GROUP  informative response again (new T or group)               GROUP
-    GROUP  silence past Max-Age (§3.3; RFC 7641 §3.3.1)               REG (fresh token)
-    GROUP  5.03 without Observe or payload on T (§2.5, §3.4)         ENDED
-    PROXY  the same, from the proxy (§8)                             REG / ENDED
-    any    cancel()                                                  ENDED
-    REQ    (a plain request) response, timeout or Reset              ENDED
-"""
+# Sans-I/O CoAP client core for group observation (draft-tiloca-core-observe-multicast-notifications-04
+# §3, §5.1, §8; RFC 7641; RFC 7252 §4).
+#
+#     c = Client(rng=..., pm=..., ack_timeout_ms=params.ACK_TIMEOUT, ...)
+#
+# Inputs:
+#     c.receive(data, src, now, group=None)  one datagram `data` (bytes/memoryview) from `src` (host, port)
+#                                            at `now` (ms ticks); `group` is the (GRP_ADDR, GRP_PORT) socket
+#                                            it came on, None for unicast
+#     c.tick(now)                            run the timers due at `now` (retransmission, MRFD feedback,
+#                                            re-registration, request timeouts)
+#     c.observe(...), c.request(...), c.cancel(...)   the app's actions
+# Outputs:
+#     c.take()            [(bytes, (host, port))] to send (the queue is emptied)
+#     c.next_deadline()   the earliest time tick() has work, or None
+#     c.groups            {(GRP_ADDR, GRP_PORT): n}: the groups the driver must have joined
+#     callbacks           observation cb(payload, content_format, observe, via), on_end(observation, reason);
+#                         request cb(code, payload, content_format)
+#     c.stats             counters (received, delivered, dropped per reason...)
+# No sockets, no clock, no sleeps: the driver (coap.driver) feeds it; randomness comes from `rng`.
+# RFC 7252 §4.8 transmission parameters are constructor keywords with the coap.params defaults.
+#
+# Observation states (Observation.state); an event not listed leaves the state as it is:
+#
+#     state  event                                                     next
+#     REG    2.xx with Observe (piggybacked or separate)               TRAD
+#     REG    5.03 informative response, tp_info accepted (§3.2)        GROUP (PROXY: registered via a proxy, §8)
+#     REG    5.03 informative response, malformed (first time)         REG (retry after retry_backoff_ms)
+#     REG    timeout, Reset, error response, 2.xx without Observe      ENDED
+#     TRAD   Max-Age expired (RFC 7641 §3.3.1)                         REG (re-registration, same token)
+#     TRAD   informative response for this resource (§3.2 step 6)     ENDED (replaced by the group observation)
+#     GROUP  informative response again (new T or group)               GROUP
+#     GROUP  silence past Max-Age (§3.3; RFC 7641 §3.3.1)               REG (fresh token)
+#     GROUP  5.03 without Observe or payload on T (§2.5, §3.4)         ENDED
+#     PROXY  the same, from the proxy (§8)                             REG / ENDED
+#     any    cancel()                                                  ENDED
+#     REQ    (a plain request) response, timeout or Reset              ENDED
+#
+# (comments, not a docstring: compiling this module from source on a board-sized heap costs less)
 import random
 
-from coap import msgcore as msg, options, inforesp, addr, feedback, params
-from coap.compat import const, ticks_diff, ticks_add
+from coap import msgcore, options, inforesp, addr, feedback, params
+from coap.compat import const, ticks_diff, ticks_add, micropython
 
-# RFC 7252 §3 message types and the two codes used here (same values as in coap.msg), as
+# RFC 7252 §3 message types and the two codes used here (same values as in coap.msgcore), as
 # compile-time constants: no RAM, no lookup on the hot path
 _CON = const(0)
 _NON = const(1)
@@ -50,7 +51,7 @@ _RST = const(3)
 _GET = const(0x01)
 _UNAVAILABLE = const(0xA3)  # 5.03 Service Unavailable
 
-# observation states
+# observation states (the table above)
 REG = const(0)     # (re-)registration sent, waiting for the response
 TRAD = const(1)    # traditional observation (RFC 7641)
 GROUP = const(2)   # group observation: multicast notifications from SRV on token T (§3.3)
@@ -62,11 +63,30 @@ REQ = const(5)     # a plain request (Client.request) waiting for its response
 VIA_UNICAST = const(0)
 VIA_GROUP = const(1)
 
-_DEDUP = const(16)           # remembered (source, Message ID) pairs (RFC 7252 §4.5)
+# A CON in flight (Client.txs): a list [observation, Message ID, bytes, retransmissions, due, timeout]
+_TX_OBS = const(0)
+_TX_MID = const(1)
+_TX_DATA = const(2)
+_TX_SENT = const(3)     # retransmissions so far (RFC 7252 §4.2)
+_TX_DUE = const(4)      # when the next one is due
+_TX_TIMEOUT = const(5)  # the current timeout, doubled at each retransmission
 
+# Duplicate detection (RFC 7252 §4.5): a ring of _DEDUP Message IDs (Client._dm, a list of ints that
+# `in` scans in C) and, beside it, _DD_W fields per slot in Client._dd (one flat list: no per-slot object)
+_DEDUP = const(16)
+_DD_SRC = const(0)      # the source (host, port)
+_DD_T = const(1)        # when it came
+_DD_REPLY = const(2)    # the empty ACK/RST type it got (a duplicate gets the same), or None
+_DD_W = const(3)
 
-_HALF = const(0x800000)  # 2**23
-_FRESH_MS = const(128000)
+# Client.forgotten: (token, source) of observations cancelled with rst=True (RFC 7641 §3.6)
+_FG_TOKEN = const(0)
+_FG_SRC = const(1)
+_FORGET_MAX = const(4)
+
+_HALF = const(0x800000)     # 2**23: half the 24-bit Observe space (RFC 7641 §3.4)
+_FRESH_MS = const(128000)   # after 128 s any notification is fresh (RFC 7641 §3.4)
+_MAX_AGE_DEFAULT = const(60)  # s (RFC 7252 §5.10.5)
 
 
 def fresher(v1, t1, v2, t2):
@@ -79,6 +99,11 @@ def fresher(v1, t1, v2, t2):
         if v1 - v2 > _HALF:
             return True
     return ticks_diff(t2, t1) > _FRESH_MS
+
+
+def _max_age_ms(m):
+    """RFC 7252 §5.10.5 Max-Age of a response in ms (60 s when absent)."""
+    return (m.uint(options.MAX_AGE, _MAX_AGE_DEFAULT) if m.top >= options.MAX_AGE else _MAX_AGE_DEFAULT) * 1000
 
 
 class Stats:
@@ -110,6 +135,7 @@ class Observation:
     proxied = False     # registered through a proxy (§8)
     retried = False     # a malformed informative response already caused one retry (§3.2)
     error = None
+    view = True         # the callback gets the payload as a memoryview (False: None, no allocation)
     non = False         # a NON plain request (REQ)
     code = None         # REQ: the response code once answered
 
@@ -127,8 +153,8 @@ class Observation:
 
 class Client:
     def __init__(self, token_len=4, ack_timeout_ms=params.ACK_TIMEOUT, ack_random_factor=params.ACK_RANDOM_FACTOR,
-                 max_retransmit=params.MAX_RETRANSMIT, leisure_ms=params.DEFAULT_LEISURE, retry_backoff_ms=10000, rng=None, pm=None,
-                 sec=None, log=print, feedback_method=None, max_silence_ms=None):
+                 max_retransmit=params.MAX_RETRANSMIT, leisure_ms=params.DEFAULT_LEISURE, retry_backoff_ms=10000,
+                 rng=None, pm=None, sec=None, log=print, feedback_method=None, max_silence_ms=None):
         if not 1 <= token_len <= 8:
             raise ValueError("token_len must be 1..8")
         self.token_len = token_len
@@ -140,30 +166,39 @@ class Client:
         self.rng = rng or random
         self.pm = pm
         self.sec = sec          # the security seam (Group OSCORE, draft §6-7): see receive/_send
+        if sec is not None:
+            sec.attach(self)
         self.log = log
         self.respond_to = feedback_method or feedback.respond_to
         self.max_silence_ms = max_silence_ms  # cap on the Max-Age silence of a group observation
         self.stats = Stats()
         self.obs = []
-        self.txs = []           # CONs in flight: [observation, mid, bytes, retransmissions, deadline, timeout]
+        self.txs = []           # CONs in flight (_TX_* fields)
         self.out = []           # [(bytes, (host, port))] to send
         self.groups = {}        # (GRP_ADDR, GRP_PORT) -> number of observations using it
         self.forgotten = []     # [(token, source)]: RST the next notification (RFC 7641 §3.6)
         self.deregs = []        # [(token, server)]: our deregistrations, their answer is expected (§3.6)
-        self._m = msg.Msg()
+        self._m = msgcore.Msg()
         self._mid = self.rng.getrandbits(16)
-        self._dm = [-1] * _DEDUP      # ring of (Message ID, [source, time, reply type]) slots
-        self._dd = [None, 0, None] * _DEDUP
-        self._dk = 0                  # next slot
+        self._dm = [-1] * _DEDUP          # ring of Message IDs ...
+        self._dd = [None, 0, None] * _DEDUP  # ... and their _DD_* fields
+        self._dk = 0                      # next slot
+        # the random part of a group observation's silence deadline (a fraction of the leisure, so
+        # that a group does not re-register at once): drawn again after each re-registration, not
+        # per notification (no random draw on the hot path)
+        self._spread = feedback.delay_ms(leisure_ms, self.rng)
 
     # ---------------- app side ----------------
 
-    def observe(self, dest, opts, cb, now, on_end=None):
+    def observe(self, dest, opts, cb, now, on_end=None, view=True):
         """Register (GET + Observe 0, §3.1) at dest=(host, port) with request options opts
-        [(number, value)] (Uri-Path..., or Proxy-Uri/Proxy-Scheme for a proxy, §8)."""
+        [(number, value)] (Uri-Path..., or Proxy-Uri/Proxy-Scheme for a proxy, §8). view=False: the
+        callback gets None for the payload (a notification then allocates nothing)."""
         o = self._new(dest, opts, cb)
         if on_end is not None:
             o.on_end = on_end
+        if not view:
+            o.view = False
         self._register(o, now)
         return o
 
@@ -195,8 +230,8 @@ class Client:
                 raise ValueError("Observe/MRFD are set by the client")
             if num == options.PROXY_URI or num == options.PROXY_SCHEME:
                 proxied = True
-        enc = bytes(msg.encode_options(opts))
-        msg.Msg().decode(b"\x40\x01\x00\x00" + enc)  # more than the codec holds (msg.MAX_OPTS) fails here
+        enc = bytes(msgcore.encode_options(opts))
+        msgcore.Msg().decode(b"\x40\x01\x00\x00" + enc)  # more than the codec holds (msgcore.MAX_OPTS) fails here
         for x in self.obs:  # share an equal destination tuple (RAM per observation)
             if x.dest == dest:
                 dest = x.dest
@@ -211,14 +246,14 @@ class Client:
         """Stop observing. Traditional: NON GET Observe 1 (RFC 7641 §3.6). Group: forget (§3.4),
         and with rst=True answer the next notification on T with a Reset."""
         if o.state == TRAD:
-            self._send(msg.encode(_NON, _GET, self._next_mid(), o.token, self._opts(o, now, 1)), o.dest)
+            self._send(msgcore.encode(_NON, _GET, self._next_mid(), o.token, self._opts(o, now, observe=1)), o.dest)
             d = self.deregs
             d.append((o.token, o.dest))
-            if len(d) > 4:
+            if len(d) > _FORGET_MAX:
                 d.pop(0)
         elif rst and o.state != ENDED:
             self.forgotten.append((o.token, o.src or o.dest))
-            if len(self.forgotten) > 4:
+            if len(self.forgotten) > _FORGET_MAX:
                 self.forgotten.pop(0)
         self._end(o, "cancelled", quiet=True)
 
@@ -235,10 +270,10 @@ class Client:
         resource. cb gets last_notif first (§3.2 step 5). MRFD feedback (§5.1) and a re-registration
         after silence go to SRV_ADDR:SRV_PORT with the phantom request's options. ValueError: bad data."""
         r = inforesp.parse(data)
-        ph = msg.Msg(8).decode(msg.from_tim(r.ph_req, b""))
+        ph = msgcore.Msg(8).decode(msgcore.from_tim(r.ph_req, b""))
         o = self._new((addr.ip_str(r.srv_addr), r.srv_port), [kv for kv in ph.items() if kv[0] != options.OBSERVE], cb)
         o.retried = True  # bad data ends it (no registration to retry)
-        self._informative(o, msg.Msg().decode(msg.encode(_ACK, _UNAVAILABLE, 0, b"", (), data)), o.dest, now)
+        self._informative(o, msgcore.Msg().decode(msgcore.encode(_ACK, _UNAVAILABLE, 0, b"", (), data)), o.dest, now)
         if o.state != GROUP:
             raise ValueError(o.error or "not a group observation")
         if on_end is not None:
@@ -255,16 +290,16 @@ class Client:
     def pending(self, o):
         """True while o has a CON registration in flight."""
         for tx in self.txs:
-            if tx[0] is o:
+            if tx[_TX_OBS] is o:
                 return True
         return False
 
     def next_deadline(self):
         """Earliest time tick() has work, or None."""
-        best = None
+        best = None if self.sec is None else self.sec.deadline()
         for tx in self.txs:
-            if best is None or ticks_diff(tx[4], best) < 0:
-                best = tx[4]
+            if best is None or ticks_diff(tx[_TX_DUE], best) < 0:
+                best = tx[_TX_DUE]
         for o in self.obs:
             t = o.timer
             if t is not None and (best is None or ticks_diff(t, best) < 0):
@@ -274,21 +309,14 @@ class Client:
                 best = t
         return best
 
+    # ---------------- timers ----------------
+
     def tick(self, now):
         """Run the timers: CON retransmission (RFC 7252 §4.2), MRFD feedback (§5.1), re-registration."""
-        for tx in list(self.txs) if self.txs else ():
-            if ticks_diff(now, tx[4]) >= 0:
-                o = tx[0]
-                if tx[3] >= self.max_retransmit:
-                    self.txs.remove(tx)
-                    self._end(o, "timeout")
-                    continue
-                tx[3] += 1
-                tx[5] *= 2
-                tx[4] = ticks_add(now, tx[5])
-                if self.pm is not None:  # coap-pm: one more packet of the flow, a fresh mark (same MID)
-                    tx[2] = self._req(o, tx[1], now)
-                self._send(tx[2], o.dest)
+        if self.sec is not None:
+            self.sec.tick(now)  # a step of a signature check; what finished is fed back (receive)
+        if self.txs:
+            self._retransmit(now)
         for o in list(self.obs) if self.obs else ():
             t = o.exp
             if t is not None and ticks_diff(now, t) >= 0:
@@ -300,6 +328,7 @@ class Client:
                 o.state = REG
                 o.src = None  # the response comes from where the registration goes (server or proxy)
                 o.token = self._new_token()
+                self._spread = feedback.delay_ms(self.leisure_ms, self.rng)
                 self._register(o, now)
                 continue
             t = o.timer
@@ -314,95 +343,128 @@ class Client:
                 else:
                     self._register(o, now)
 
+    def _retransmit(self, now):
+        """RFC 7252 §4.2: a CON not acknowledged in time goes again with a doubled timeout, up to
+        max_retransmit times; then its observation (or request) ends."""
+        for tx in list(self.txs):
+            if ticks_diff(now, tx[_TX_DUE]) >= 0:
+                o = tx[_TX_OBS]
+                if tx[_TX_SENT] >= self.max_retransmit:
+                    self.txs.remove(tx)
+                    self._end(o, "timeout")
+                    continue
+                tx[_TX_SENT] += 1
+                tx[_TX_TIMEOUT] *= 2
+                tx[_TX_DUE] = ticks_add(now, tx[_TX_TIMEOUT])
+                if self.pm is not None:  # coap-pm: one more packet of the flow, a fresh mark (same MID)
+                    tx[_TX_DATA] = self._req(o, tx[_TX_MID], now)
+                self._send(tx[_TX_DATA], o.dest)
+
     # ---------------- datagrams in ----------------
 
+    @micropython.native
     def receive(self, data, src, now, group=None):
         """One datagram from src=(host, port); group=(GRP_ADDR, GRP_PORT) if it came on a group socket."""
-        grp = group
         st = self.stats
         st.received += 1
         m = self._m
         try:
             m.decode(data)
-        except msg.DecodeError:
+        except msgcore.DecodeError:
             st.dropped["malformed"] += 1
             return
         if self.sec is not None:
             try:
-                m = self.sec.unprotect(m, src, grp)
+                m = self.sec.unprotect(m, src, group)
             except Exception:
                 m = None
-            if m is None:
-                st.dropped["security"] += 1
+            if m is None or m is False:  # False: verified in steps, sec.tick() feeds it back
+                if m is None:
+                    st.dropped["security"] += 1
                 return
-        t = m.type
         code = m.code
-        if self.pm is not None and code:
+        if code and self.pm is not None:
             # coap-pm: multicast notifications are the server's flow to the GROUP (marked per
             # (GRP_ADDR, GRP_PORT)), measured apart from its unicast flow; empty ACK/RST are unmarked
-            self.pm.rx(src if grp is None else grp, m.uint(options.PM), now)
-        if t >= _ACK:  # ACK or RST: matches the CON we have in flight by Message ID (RFC 7252 §4.2)
-            if grp is not None:
-                st.dropped["type"] += 1
-                return
-            for tx in self.txs:
-                o = tx[0]
-                if tx[1] == m.mid and src == o.dest:
-                    break
-            else:
-                st.duplicates += 1  # a late or repeated ACK
-                return
-            self.txs.remove(tx)
-            if t == _RST:
-                self._end(o, "reset by the server")
-            elif code == 0:  # empty ACK: a separate response follows (RFC 7252 §5.2.2) ...
-                o.timer = ticks_add(now, params.EXCHANGE_LIFETIME)  # ... or we register again
-            elif not m.token_is(o.token):
-                st.dropped["token"] += 1
-            else:
-                self._response(o, m, src, now, None)  # piggybacked response
+            self.pm.rx(src if group is None else group, m.uint(options.PM), now)
+        t = m.type
+        if t >= _ACK:
+            self._acknowledged(m, src, group, now)
             return
         if code == 0:  # CoAP ping or an empty NON: RFC 7252 §4.3
-            if t == _CON and grp is None:
-                self._send(msg.empty(_RST, m.mid), src)
+            if t == _CON and group is None:
+                self._send(msgcore.empty(_RST, m.mid), src)
             else:
                 st.dropped["type"] += 1
             return
-        # duplicate detection (RFC 7252 §4.5): same source and Message ID -> same reaction
-        mid = m.mid
-        dm = self._dm
-        dd = self._dd
-        for j in range(_DEDUP):
-            if dm[j] == mid and dd[3 * j] == src and ticks_diff(now, dd[3 * j + 1]) < params.NON_LIFETIME:
-                st.duplicates += 1
-                rep = dd[3 * j + 2]
-                if rep is not None:
-                    self._send(msg.empty(rep, mid), src)
-                return
-        j = self._dk
-        self._dk = (j + 1) % _DEDUP
-        dm[j] = mid
-        dd[3 * j] = src
-        dd[3 * j + 1] = now
-        dd[3 * j + 2] = None
+        if self._duplicate(m.mid, src, now):
+            return
         if code < 64:  # a request: we are no server
             st.dropped["code"] += 1
             if t == _CON:
-                dd[3 * j + 2] = _RST  # a duplicate gets the same reply
-                self._send(msg.empty(_RST, mid), src)
+                self._reply(_RST, m.mid, src)
             return
-        o = self._find(m, src, grp)
+        o = self._find(m, src, group)
         if o is None:
             return
         if t == _CON:
-            if grp is not None:
+            if group is not None:
                 st.dropped["type"] += 1  # multicast notifications are NON (§2.3)
                 return
-            dd[3 * j + 2] = _ACK
-            self._send(msg.empty(_ACK, mid), src)
-        self._response(o, m, src, now, grp)
+            self._reply(_ACK, m.mid, src)
+        self._response(o, m, src, now, group)
 
-    # ---------------- internals ----------------
+    def _acknowledged(self, m, src, group, now):
+        """An ACK or RST: it matches the CON we have in flight by Message ID and source (RFC 7252 §4.2)."""
+        if group is not None:
+            self.stats.dropped["type"] += 1
+            return
+        mid = m.mid
+        for tx in self.txs:
+            o = tx[_TX_OBS]
+            if tx[_TX_MID] == mid and src == o.dest:
+                break
+        else:
+            self.stats.duplicates += 1  # a late or repeated ACK
+            return
+        self.txs.remove(tx)
+        if m.type == _RST:
+            self._end(o, "reset by the server")
+        elif m.code == 0:  # empty ACK: a separate response follows (RFC 7252 §5.2.2) ...
+            o.timer = ticks_add(now, params.EXCHANGE_LIFETIME)  # ... or we register again
+        elif not m.token_is(o.token):
+            self.stats.dropped["token"] += 1
+        else:
+            self._response(o, m, src, now, None)  # piggybacked response
+
+    @micropython.native
+    def _duplicate(self, mid, src, now):
+        """RFC 7252 §4.5: True if (src, mid) came within NON_LIFETIME (counted, and answered with the
+        same empty ACK/RST as the first time); else remembered in the ring's next slot."""
+        dm = self._dm
+        dd = self._dd
+        if mid in dm:  # (a C scan of 16 ints; the rest only on a match)
+            for j in range(_DEDUP):
+                k = j * _DD_W
+                if dm[j] == mid and dd[k + _DD_SRC] == src and ticks_diff(now, dd[k + _DD_T]) < params.NON_LIFETIME:
+                    self.stats.duplicates += 1
+                    rep = dd[k + _DD_REPLY]
+                    if rep is not None:
+                        self._send(msgcore.empty(rep, mid), src)
+                    return True
+        j = self._dk
+        self._dk = (j + 1) % _DEDUP
+        dm[j] = mid
+        k = j * _DD_W
+        dd[k + _DD_SRC] = src
+        dd[k + _DD_T] = now
+        dd[k + _DD_REPLY] = None
+        return False
+
+    def _reply(self, mtype, mid, src):
+        """An empty ACK or RST to the message just remembered: a duplicate gets the same (§4.5)."""
+        self._dd[((self._dk - 1) % _DEDUP) * _DD_W + _DD_REPLY] = mtype
+        self._send(msgcore.empty(mtype, mid), src)
 
     def _deregistered(self, m, src):
         """RFC 7641 §3.6: after our deregistration (cancel(), GET with Observe 1) the server answers on
@@ -410,22 +472,25 @@ class Client:
         answer (no Observe) closes the entry; a CON gets an ACK (a CON notification a Reset)."""
         d = self.deregs
         for k in range(len(d)):
-            if d[k][1] == src and m.token_is(d[k][0]):
+            if d[k][_FG_SRC] == src and m.token_is(d[k][_FG_TOKEN]):
                 last = m.uint(options.OBSERVE) is None
                 if last:
                     d.pop(k)
                 if m.type == _CON:
-                    r = _ACK if last else _RST
-                    self._dd[3 * ((self._dk - 1) % _DEDUP) + 2] = r  # a duplicate gets the same
-                    self._send(msg.empty(r, m.mid), src)
+                    self._reply(_ACK if last else _RST, m.mid, src)
                 return True
         return False
 
-    def _find(self, m, src, grp):
-        """The observation a response belongs to (token and source, §2.3), or None (dropped)."""
+    @micropython.native
+    def _find(self, m, src, group):
+        """The observation a response belongs to (token and source, §2.3), or None (dropped; an
+        unknown CON gets a Reset, as does the next NON on a token cancelled with rst=True)."""
         wrong_src = False
+        tkl = m.tkl
+        t0 = m.buf[4] if tkl else 0
         for o in self.obs:
-            if m.token_is(o.token):
+            tok = o.token
+            if len(tok) == tkl and (tkl == 0 or tok[0] == t0) and m.token_is(tok):
                 s = o.src
                 if src == (o.dest if s is None else s):
                     return o
@@ -434,95 +499,102 @@ class Client:
         if wrong_src:
             st.dropped["source"] += 1
             return None
-        if self.deregs and grp is None and self._deregistered(m, src):
+        if self.deregs and group is None and self._deregistered(m, src):
             return None
         st.dropped["token"] += 1
         f = self.forgotten
         for k in range(len(f)):
-            if f[k][1] == src and m.token_is(f[k][0]):
+            if f[k][_FG_SRC] == src and m.token_is(f[k][_FG_TOKEN]):
                 f.pop(k)
                 if m.type == _NON:
-                    self._send(msg.empty(_RST, m.mid), src)
+                    self._send(msgcore.empty(_RST, m.mid), src)
                     return None
                 break
-        if m.type == _CON and grp is None:
-            self._dd[3 * ((self._dk - 1) % _DEDUP) + 2] = _RST  # a duplicate gets the RST again
-            self._send(msg.empty(_RST, m.mid), src)
+        if m.type == _CON and group is None:
+            self._reply(_RST, m.mid, src)
         return None
 
-    def _response(self, o, m, src, now, grp):
+    @micropython.native
+    def _response(self, o, m, src, now, group):
+        """A response (or notification) on o's token from o's source: by o's state (the table above)."""
         code = m.code
-        v = m.uint(options.OBSERVE)
-        st = o.state
-        if st == REQ:
-            if grp is None:
-                o.code = code
-                self._end(o, None, False, m)
-            else:
-                self.stats.dropped["source"] += 1
-            return
-        if (st == GROUP or (st == PROXY and grp is None)) and code == _UNAVAILABLE and v is None \
-                and not m.has_payload():
-            self._end(o, "group observation cancelled by the server")  # §2.5, §3.4 (§8)
-            return
-        if st == GROUP:
+        v = m.observe
+        state = o.state
+        if state == GROUP:  # the notification hot path first
             if v is not None and code < 0x60:  # 2.xx notification (§3.3)
-                self._notify(o, m, v, now, VIA_GROUP if grp is not None else VIA_UNICAST, True)
-            elif code == _UNAVAILABLE and grp is None and m.uint(options.CONTENT_FORMAT) == options.CF_INFORMATIVE:
+                self._notify(o, m, v, now, VIA_UNICAST if group is None else VIA_GROUP, mrfd=True)
+            elif code == _UNAVAILABLE and v is None and not m.has_payload():
+                self._end(o, "group observation cancelled by the server")  # §2.5, §3.4
+            elif code == _UNAVAILABLE and group is None and m.cf == options.CF_INFORMATIVE:
                 self._untx(o)
                 self._informative(o, m, src, now)  # the answer to reregister() (a proxy, §8)
             else:
                 self.stats.dropped["code"] += 1
             return
-        if grp is not None:  # a unicast observation's token on a group socket
+        if state == REQ:
+            if group is None:
+                o.code = code
+                self._end(o, None, response=m)
+            else:
+                self.stats.dropped["source"] += 1
+            return
+        if group is not None:  # a unicast observation's token on a group socket
             self.stats.dropped["source"] += 1
+            return
+        if state == PROXY and code == _UNAVAILABLE and v is None and not m.has_payload():
+            self._end(o, "group observation cancelled by the server")  # §8 (as §2.5, §3.4)
             return
         if self.txs:
             self._untx(o)  # a (separate) response ends the exchange
         if code < 0x60:
             if v is None:
-                if st == PROXY:
+                if state == PROXY:
                     self._end(o, "proxy ended the observation")
                     return
                 o.value = -1  # delivered as it is, whatever the baseline
-                self._notify(o, m, -1, now, VIA_UNICAST, False)
+                self._notify(o, m, -1, now, VIA_UNICAST)
                 self._end(o, "not observable (no Observe in the response)")
                 return
-            if st == REG:
+            if state == REG:
                 o.state = TRAD
-            if o.state == TRAD:
-                ma = m.uint(options.MAX_AGE, 60)
-                o.timer = ticks_add(now, ma * 1000 + 1000)  # Max-Age expiry -> re-register (RFC 7641 §3.3.1)
-            self._notify(o, m, v, now, VIA_UNICAST, o.state == PROXY)
-        elif code == _UNAVAILABLE and m.uint(options.CONTENT_FORMAT) == options.CF_INFORMATIVE:
+            if o.state == TRAD:  # Max-Age expiry -> re-register (RFC 7641 §3.3.1)
+                o.timer = ticks_add(now, _max_age_ms(m) + 1000)
+            self._notify(o, m, v, now, VIA_UNICAST, mrfd=o.state == PROXY)
+        elif code == _UNAVAILABLE and m.cf == options.CF_INFORMATIVE:
             self._informative(o, m, src, now)
         else:
             o.error = "%d.%02d" % (code >> 5, code & 31)  # e.g. 4.04
             self._end(o, "error response " + o.error)
 
-    def _notify(self, o, m, v, now, via, mrfd):
-        """RFC 7641 §3.2/§3.4: drop a stale notification, else deliver; answer MRFD polls (§5.1)."""
-        if o.value >= 0 and not fresher(o.value, o.t, v, now):
+    @micropython.native
+    def _notify(self, o, m, v, now, via, mrfd=False):
+        """RFC 7641 §3.2/§3.4: drop a stale notification, else deliver; with mrfd=True answer an
+        MRFD poll (§5.1)."""
+        w = o.value
+        if w >= 0 and not (w < v and v - w < _HALF or w > v and w - v > _HALF) \
+                and ticks_diff(now, o.t) <= _FRESH_MS:  # not fresher(w, o.t, v, now): inline (the hot path)
             st = self.stats
             st.reordered += 1
             st.dropped["stale"] += 1
             return
         o.value = v
         o.t = now
-        if o.state == GROUP or o.state == PROXY:  # the silence deadline (Max-Age, default 60 s; RFC
-            # 7252 §5.10.5) plus a random part of the leisure, so a group does not re-register at once
-            ma = m.uint(options.MAX_AGE, 60) * 1000
+        state = o.state
+        if state == GROUP or state == PROXY:
+            # the silence deadline: Max-Age (default 60 s; capped by max_silence_ms) plus this
+            # client's random part of the leisure (_spread)
+            ma = _max_age_ms(m)
             cap = self.max_silence_ms
             if cap is not None and cap < ma:
                 ma = cap
-            o.exp = ticks_add(now, ma + feedback.delay_ms(self.leisure_ms, self.rng))
-        if mrfd and o.timer is None:
-            q = m.uint(options.MRFD)
-            if q is not None and self.respond_to(q, self.rng):
-                o.timer = ticks_add(now, feedback.delay_ms(self.leisure_ms, self.rng))
+            o.exp = ticks_add(now, ma + self._spread)
+            if mrfd and o.timer is None and m.top >= options.MRFD:
+                q = m.uint(options.MRFD)
+                if q is not None and self.respond_to(q, self.rng):
+                    o.timer = ticks_add(now, feedback.delay_ms(self.leisure_ms, self.rng))
         self.stats.delivered += 1
         try:
-            o.cb(m.payload(), m.uint(options.CONTENT_FORMAT), v, via)
+            o.cb(m.payload() if o.view else None, m.cf, v, via)
         except Exception as e:  # the app's bug must not stop the other observations
             self.stats.dropped["internal"] += 1
             self.log("coapcast: callback raised %r" % (e,))
@@ -531,6 +603,8 @@ class Client:
         """The informative response (§3.2, all six steps; §8 behind a proxy)."""
         try:
             r = inforesp.parse(bytes(m.payload()))
+            if self.sec is not None:
+                self.sec.informative(o, r)  # §6.3.1: ph_req, last_notif verified (InfoRespError if not)
             if o.proxied:  # §8: the proxy's address and the client's own token; tp_info ignored
                 tok, srv, grp = o.token, src, None
             else:  # step 1: endpoint SRV_ADDR:SRV_PORT -> GRP_ADDR:GRP_PORT (5683 default, parse())
@@ -541,15 +615,15 @@ class Client:
                 tok = r.token
                 srv = (addr.ip_str(r.srv_addr), r.srv_port)
                 grp = (addr.ip_str(r.cli_addr), r.cli_port)
-            ph = msg.from_tim(r.ph_req, tok)  # step 2: phantom request with token T
-            p = msg.Msg(8).decode(ph)
-            if p.code != _GET or p.uint(options.OBSERVE) != 0:
+            ph = msgcore.from_tim(r.ph_req, tok)  # step 2: phantom request with token T
+            p = msgcore.Msg(8).decode(ph)
+            if p.code != _GET or p.observe != 0:
                 raise ValueError("ph_req is not a GET with Observe 0")
-            last = msg.Msg().decode(msg.from_tim(r.last_notif, tok, _NON))  # step 4
-            lv = last.uint(options.OBSERVE)
+            last = msgcore.Msg().decode(msgcore.from_tim(r.last_notif, tok, _NON))  # step 4
+            lv = last.observe
             if lv is None or last.code >= 0x60:
                 raise ValueError("last_notif is not a 2.xx with Observe")
-        except (ValueError, msg.DecodeError) as e:  # InfoRespError, CBOR errors are ValueErrors
+        except (ValueError, msgcore.DecodeError) as e:  # InfoRespError, CBOR errors are ValueErrors
             self.stats.dropped["inforesp"] += 1
             self.log("coapcast: malformed informative response (%s): %s" % (
                 e, "withdrawing" if o.retried else "re-registering"))
@@ -573,40 +647,42 @@ class Client:
         for x in list(self.obs):
             if x is not o and x.state == TRAD and x.dest == o.dest and x.opts == o.opts:
                 self._end(x, "replaced by a group observation")
-        g = o.grp
-        if g is not None:  # leave the previous group (a repeated informative response)
-            n = self.groups.get(g, 0) - 1
-            if n > 0:
-                self.groups[g] = n
-            else:
-                self.groups.pop(g, None)
+        self._leave_group(o)  # (a repeated informative response: the previous group)
         o.token = memoryview(ph)[4:4 + len(tok)]  # step 3: T is our local token (held by ph_req)
         if srv != o.dest:
             o.src = srv
         elif o.src is not None:
             o.src = None
-        o.grp = grp
         o.ph_req = ph
         if o.timer is not None:
             o.timer = None
         o.value = -1
         o.state = PROXY if o.proxied else GROUP
         if grp is not None:
+            o.grp = grp
             self.groups[grp] = self.groups.get(grp, 0) + 1
-        self._notify(o, last, lv, now, VIA_GROUP, False)  # step 5: baseline; MRFD ignored
+        self._notify(o, last, lv, now, VIA_GROUP)  # step 5: the baseline; its MRFD is ignored
 
-    def _end(self, o, reason, quiet=False, m=None):
+    def _leave_group(self, o):
+        """o no longer uses its group; the driver leaves the group when no observation does (§3.4)."""
+        g = o.grp
+        if g is None:
+            return
+        n = self.groups.get(g, 0) - 1
+        if n > 0:
+            self.groups[g] = n
+        else:
+            self.groups.pop(g, None)
+        o.grp = None
+
+    def _end(self, o, reason, quiet=False, response=None):
+        """o is over (state ENDED): out of the group, its timers and CON gone, the app told once:
+        a plain request's cb(code, payload, cf) (response: the answer, or None), else on_end(o, reason).
+        quiet: o.error keeps what it was (None for a cancel)."""
         if o.state == ENDED:
             return
         req = o.state == REQ
-        g = o.grp
-        if g is not None:  # leave the group when no other observation uses it (§3.4)
-            n = self.groups.get(g, 0) - 1
-            if n > 0:
-                self.groups[g] = n
-            else:
-                self.groups.pop(g, None)
-            o.grp = None
+        self._leave_group(o)
         o.state = ENDED
         if o.timer is not None:
             o.timer = None
@@ -616,18 +692,21 @@ class Client:
             self.obs.remove(o)
         if not quiet and o.error is None:
             o.error = reason
-        try:  # the app's callback, once: a plain request's (m: the response, or None), or on_end
+        try:
             if req:
                 if o.cb is not None:
+                    m = response
                     if m is None:
                         o.cb(None, b"", None)
                     else:
-                        o.cb(m.code, m.payload(), m.uint(options.CONTENT_FORMAT))
+                        o.cb(m.code, m.payload(), m.cf)
             elif o.on_end is not None:
                 o.on_end(o, reason)
         except Exception as e:  # counted like a notification callback's
             self.stats.dropped["internal"] += 1
             self.log("coapcast: callback raised %r" % (e,))
+
+    # ---------------- datagrams out ----------------
 
     def _register(self, o, now):
         """CON GET Observe 0 (§3.1) (or o's plain request) with RFC 7252 §4.2 retransmission."""
@@ -641,25 +720,25 @@ class Client:
             # initial timeout: random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]
             span = int(self.ack_timeout_ms * (self.ack_random_factor - 1))
             to = self.ack_timeout_ms + ((self.rng.getrandbits(16) * span) >> 16)
-            self.txs.append([o, mid, data, 0, ticks_add(now, to), to])
+            self.txs.append([o, mid, data, 0, ticks_add(now, to), to])  # _TX_* fields
         self._send(data, o.dest)
 
     def _req(self, o, mid, now):
         """The bytes of o's registration (CON GET Observe 0) or plain request, PM-marked afresh."""
         if o.state == REQ:
-            return msg.encode(_NON if o.non else _CON, o.method, mid, o.token, self._opts(o, now), o.payload)
-        return msg.encode(_CON, _GET, mid, o.token, self._opts(o, now, 0))
+            return msgcore.encode(_NON if o.non else _CON, o.method, mid, o.token, self._opts(o, now), o.payload)
+        return msgcore.encode(_CON, _GET, mid, o.token, self._opts(o, now, observe=0))
 
     def _untx(self, o):
         for tx in self.txs:
-            if tx[0] is o:
+            if tx[_TX_OBS] is o:
                 self.txs.remove(tx)
                 return
 
     def _opts(self, o, now, observe=None):
         """o's request options (decoded from o.opts), Observe unless None, and PM when a PM
         endpoint is set (coap-pm): what every request of this observation carries."""
-        opts = msg.Msg().decode(b"\x40\x01\x00\x00" + o.opts).items()
+        opts = msgcore.Msg().decode(b"\x40\x01\x00\x00" + o.opts).items()
         if observe is not None:
             opts.append((options.OBSERVE, observe))
         if self.pm is not None:
@@ -684,9 +763,9 @@ class Client:
             else:
                 return t
 
-    # ---- the security seam (Group OSCORE, draft §6-§7, a later issue) ----
-    # sec.protect(bytes, dest) -> bytes (here); sec.unprotect(Msg, src, grp) -> Msg (decoded plain) or
-    # None (in receive(), right after the codec).
+    # ---- the security seam (Group OSCORE, draft §6-§7; coap.groupsec is the one in use) ----
+    # sec.protect(bytes, dest) -> bytes (here); sec.unprotect(Msg, src, group) -> Msg (decoded plain)
+    # or None (in receive(), right after the codec).
     def _send(self, data, dest):
         if self.sec is not None:
             data = self.sec.protect(data, dest)

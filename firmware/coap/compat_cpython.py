@@ -16,3 +16,13 @@ def ticks_diff(a, b):
 
 def ticks_add(a, b):
     return a + b
+
+
+class micropython:
+    """The emitter decorators as no-ops (the code runs as plain Python)."""
+
+    @staticmethod
+    def native(f):
+        return f
+
+    viper = native

@@ -29,7 +29,7 @@ class Msg(_core.Msg):
     """A decoded message (coap.msgcore.Msg) with every accessor."""
 
     def token(self):
-        return self.mv[4:4 + self.tkl]
+        return self.view()[4:4 + self.tkl]
 
     def token_bytes(self):
         return bytes(self.buf[4:4 + self.tkl])
@@ -48,7 +48,7 @@ class Msg(_core.Msg):
         if k < 0:
             return None
         o = self.ooff[k]
-        return self.mv[o:o + self.olen[k]]
+        return self.view()[o:o + self.olen[k]]
 
     def opts(self, num):
         """All values of a repeatable option, as a list of bytes."""

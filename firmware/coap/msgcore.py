@@ -1,9 +1,10 @@
 # CoAP message codec core (RFC 7252 §3, §5.4): what the board needs. Decoding is zero-copy: a Msg
-# records offsets into the datagram; token, option values and payload are memoryview slices on
-# demand. A Msg is reusable (decode() again into the same object): the receive path allocates nothing.
+# records offsets into the datagram (and decodes Observe and Content-Format in place); token, option
+# values and payload are memoryview slices on demand. A Msg is reusable (decode() again into the same
+# object): decoding allocates nothing.
 # coap.msg is the full codec API on top of this one (more accessors, every response code): the
 # server, the tools and the tests use coap.msg; the board modules import only this (RAM).
-from coap.compat import const
+from coap.compat import const, micropython
 
 CON = const(0)
 NON = const(1)
@@ -20,11 +21,13 @@ class DecodeError(ValueError):
 
 
 class Msg:
-    """A decoded message: header fields as ints, everything else as offsets into buf."""
+    """A decoded message: header fields as ints, everything else as offsets into buf. Observe and
+    Content-Format (the fields every notification carries) are decoded in place: .observe, .cf
+    (None when absent); .top is the highest option number (0: no options)."""
 
     def __init__(self, maxopts=MAX_OPTS):
         self.buf = b""
-        self.mv = memoryview(b"")
+        self._mv = None  # memoryview of buf, made on first use (a decode allocates nothing)
         self.type = 0
         self.code = 0
         self.mid = 0
@@ -34,7 +37,11 @@ class Msg:
         self.ooff = [0] * maxopts
         self.olen = [0] * maxopts
         self.pl = 0  # payload offset; == len(buf) when there is none
+        self.observe = None
+        self.cf = None
+        self.top = 0
 
+    @micropython.native  # the board build compiles this to machine code (tools/mpy.py; issue 15)
     def decode(self, buf):
         """Parse buf (bytes, bytearray or memoryview) in place. Raises DecodeError."""
         n = len(buf)
@@ -53,17 +60,19 @@ class Msg:
         if code == 0 and n != 4:
             raise DecodeError("empty message (0.00) with token, options or payload")
         self.buf = buf
-        self.mv = buf if type(buf) is memoryview else memoryview(buf)
+        self._mv = buf if type(buf) is memoryview else None
         self.type = (b >> 4) & 3
         self.code = code
         self.mid = (buf[2] << 8) | buf[3]
         self.tkl = tkl
-        self.pl = n
         # options (RFC 7252 §3.1): delta/length nibbles, 13 -> +1 byte, 14 -> +2 bytes, 15 reserved
         onum = self.onum
         ooff = self.ooff
         olen = self.olen
         maxk = len(onum)
+        obs = None
+        cf = None
+        pl = n
         num = 0
         k = 0
         while i < n:
@@ -71,32 +80,34 @@ class Msg:
             if b == 0xFF:
                 if i + 1 == n:
                     raise DecodeError("payload marker followed by an empty payload")
-                self.pl = i + 1
+                pl = i + 1
                 break
             i += 1
             d = b >> 4
             ln = b & 15
-            if d == 15 or ln == 15:
-                raise DecodeError("option nibble 15 outside a payload marker")
             if d >= 13:  # 13: one extension byte (+13), 14: two (+269)
+                if d == 15:
+                    raise DecodeError("option nibble 15 outside a payload marker")
                 if i + d - 13 >= n:
                     raise DecodeError("option delta runs past the end")
                 if d == 13:
                     d = buf[i] + 13
+                    i += 1
                 else:
                     d = ((buf[i] << 8) | buf[i + 1]) + 269
-                i += 1 if d < 269 else 2
+                    i += 2
             if ln >= 13:
+                if ln == 15:
+                    raise DecodeError("option nibble 15 outside a payload marker")
                 if i + ln - 13 >= n:
                     raise DecodeError("option length runs past the end")
                 if ln == 13:
                     ln = buf[i] + 13
+                    i += 1
                 else:
                     ln = ((buf[i] << 8) | buf[i + 1]) + 269
-                i += 1 if ln < 269 else 2
+                    i += 2
             num += d
-            if num > 0xFFFF:
-                raise DecodeError("option number above 65535")
             if i + ln > n:
                 raise DecodeError("option value runs past the end")
             if k == maxk:
@@ -105,8 +116,22 @@ class Msg:
             ooff[k] = i
             olen[k] = ln
             k += 1
+            if d and (num == 6 or num == 12):  # Observe, Content-Format: uint (the first one)
+                v = 0
+                for j in range(i, i + ln):
+                    v = (v << 8) | buf[j]
+                if num == 6:
+                    obs = v
+                else:
+                    cf = v
             i += ln
+        if num > 0xFFFF:  # (num only grows: checked once)
+            raise DecodeError("option number above 65535")
         self.nopt = k
+        self.pl = pl
+        self.observe = obs
+        self.cf = cf
+        self.top = num
         return self
 
     # --- accessors (allocate only the view they return) ---
@@ -121,8 +146,15 @@ class Msg:
                 return False
         return True
 
+    def view(self):
+        """A memoryview of the datagram (made on first use, once per decoded message)."""
+        v = self._mv
+        if v is None:
+            v = self._mv = memoryview(self.buf)
+        return v
+
     def payload(self):
-        return self.mv[self.pl:]
+        return self.view()[self.pl:]
 
     def has_payload(self):
         return self.pl < len(self.buf)

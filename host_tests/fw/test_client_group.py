@@ -187,3 +187,42 @@ def test_informative_response_drops_another_traditional_observation_of_the_resou
     assert trad.state == client.ENDED and st.ended == ["replaced by a group observation"]
     assert c.take() == []  # silently: no deregistration sent
     assert other.state == client.TRAD and ob.state == client.GROUP
+
+
+def test_no_payload_view_delivers_observe_and_cf_and_allocates_nothing():
+    c = mk()
+    rec = [0, 1, None, None, None]  # calls, payload, cf, observe, via (the callback allocates nothing)
+
+    def cb(p, cf, v, via):
+        rec[0] += 1
+        rec[1] = p
+        rec[2] = cf
+        rec[3] = v
+        rec[4] = via
+    ob = c.observe(SRV, [(o.URI_PATH, "r")], cb, 0, view=False)
+    r = msg.decode(c.take()[0][0])
+    c.receive(msg.empty(msg.ACK, r.mid), SRV, 1)
+    c.receive(info(ob.token), SRV, 2)
+    assert ob.state == client.GROUP and rec == [1, None, 60, 10, client.VIA_GROUP]   # the baseline, no view
+    c.take()
+    ns = [notif(11 + k, b"5678", mid=0x300 + k) for k in range(8)]
+    c.receive(ns[0], SRV, 3, GRP)
+    ns = ns[1:]
+    try:
+        import gc
+        alloc = gc.mem_alloc
+    except (ImportError, AttributeError):  # CPython: no allocation count
+        alloc = None
+    if alloc is not None:
+        gc.collect()
+        gc.disable()
+        a = alloc()
+        for d in ns:
+            c.receive(d, SRV, 4, GRP)
+        b = alloc()
+        gc.enable()
+        assert b == a, (b - a)   # issue 15: nothing allocated from datagram to callback
+    else:
+        for d in ns:
+            c.receive(d, SRV, 4, GRP)
+    assert rec == [9, None, 0, 18, client.VIA_GROUP] and c.stats.delivered == 9
