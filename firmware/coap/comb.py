@@ -9,11 +9,10 @@
 # + where bit i of u is set. With v sub-tables, sub-table t is 2**(t*e) times table 0, e = d/v, and
 # column j + t*e is read from sub-table t at doubling step j. Even k: [k+1]P - P.
 #
-# A curve supplies an object `c` with: c.dbl(Q), c.add(Q, R) (projective), c.neg(Q), c.norm(points,
+# A curve supplies an object `c` with: c.dbl(Q), c.add(Q, R) (projective), c.neg(Q); c.norm(points,
 # table, i) (the points affine, in the curve's addition-friendly form, packed into the table from entry
-# i on, c.ENTRY bytes each), c.madd(Q, table, i, neg,
-# dbl_next) (Q + or - entry i; dbl_next: only a doubling reads the result, which may then skip what
-# doublings do not use), c.lift(table, i, neg) -> projective.
+# i on, c.ENTRY bytes each); c.madd(Q, table, i, neg, dbl_next) (Q + or - entry i; dbl_next: only a
+# doubling reads the result, which may skip what doublings do not use); c.lift(table, i, neg).
 
 
 def shape(bits, h, v):
