@@ -6,13 +6,28 @@ Tests import it as `from helpers import ...` (pytest puts host_tests/ on the pat
 host_tests/fw/ share host_tests/fw/tu.py instead (it must import under MicroPython too).
 """
 import os
+import socket
 import subprocess
+import time
 
 from tools.util import ROOT, FIRMWARE, free_port, micropython_bin, micropython_env  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FW = os.path.join(HERE, "fw")
 HEAP = os.environ.get("COAPCAST_MP_HEAP", "192k")
+
+
+def recv_msg(sock, until):
+    """(decoded message, source) of the next datagram on sock (it has a timeout) before time.time()
+    reaches until, or (None, None). A peer script's receive step."""
+    from coap import msg
+    while time.time() < until:
+        try:
+            data, src = sock.recvfrom(2048)
+        except socket.timeout:
+            continue
+        return msg.decode(data), src
+    return None, None
 
 
 def run_micropython(script, args=(), path=(), heap=HEAP, timeout=600, env_extra=None):

@@ -16,7 +16,7 @@ import pytest
 
 from coap import msg, inforespenc, cborenc, addr
 from coap import options as o
-from helpers import run_micropython, micropython_bin, free_port, FIRMWARE, ROOT
+from helpers import run_micropython, micropython_bin, free_port, recv_msg, FIRMWARE, ROOT
 
 
 CLIENT = r'''
@@ -136,13 +136,7 @@ class Peer(threading.Thread):
         self.error = None
 
     def recv(self, until):
-        while time.time() < until:
-            try:
-                data, src = self.s.recvfrom(2048)
-            except socket.timeout:
-                continue
-            return msg.decode(data), src
-        return None, None
+        return recv_msg(self.s, until)
 
     def run(self):
         try:

@@ -19,6 +19,7 @@ import pytest
 
 from tools import soak
 from tools.soak import Server, run_board, start_board, BoardLog, Nft, have_nft, figure, GROUP
+from helpers import recv_msg
 
 from coap import msg, inforespenc, addr
 from coap import options as o
@@ -178,13 +179,7 @@ class Peer(threading.Thread):
         self.error = None
 
     def recv(self, until):
-        while time.time() < until:
-            try:
-                data, src = self.s.recvfrom(2048)
-            except socket.timeout:
-                continue
-            return msg.decode(data), src
-        return None, None
+        return recv_msg(self.s, until)
 
     def run(self):
         try:

@@ -1,4 +1,5 @@
-# Wi-Fi station bring-up shared by the ESP32 and Pico W glue: timeout, retries with back-off, status.
+# Glue shared by the Wi-Fi boards (ESP32, Pico W): station bring-up (timeout, retries with back-off,
+# status) and the on-board LED.
 import time
 
 
@@ -30,3 +31,18 @@ def connect(sta, cfg, secrets, pm=None):
     ip = sta.ifconfig()[0]
     print("wifi: connected, address", ip)
     return ip
+
+
+_led = None
+
+
+def led(pin, on):
+    """Set the on-board LED (machine.Pin(pin)); a port or board without it: nothing happens."""
+    global _led
+    try:
+        if _led is None:
+            from machine import Pin
+            _led = Pin(pin, Pin.OUT)
+        _led.value(1 if on else 0)
+    except Exception:
+        pass

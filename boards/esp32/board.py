@@ -3,7 +3,6 @@ import network
 import wifi
 
 _sta = network.WLAN(network.STA_IF)
-_led = None
 
 
 def _pm_value(name):
@@ -22,11 +21,4 @@ def connected():
 
 
 def led(on):
-    global _led
-    try:
-        if _led is None:
-            from machine import Pin
-            _led = Pin(2, Pin.OUT)  # most ESP32 dev boards
-        _led.value(1 if on else 0)
-    except Exception:
-        pass
+    wifi.led(2, on)  # GPIO 2 on most ESP32 dev boards

@@ -1,11 +1,6 @@
-# Freeze coapcast into a custom MicroPython build for esp32 (a manifest is plain Python):
+# Freeze coapcast into a custom MicroPython build for esp32 (boards/common/manifest.py lists what):
 #   export COAPCAST=/path/to/coapcast
 #   make -C ports/<port> BOARD=<BOARD> FROZEN_MANIFEST=$COAPCAST/boards/esp32/manifest.py
 import os
 
-_root = os.environ["COAPCAST"]
-include("$(PORT_DIR)/boards/manifest.py")
-package("coap", base_path=_root + "/firmware")
-module("coapcast.py", base_path=_root + "/firmware")
-module("board.py", base_path=_root + "/boards/esp32")
-module("wifi.py", base_path=_root + "/boards/common")
+include(os.environ["COAPCAST"] + "/boards/common/manifest.py", board="esp32")

@@ -3,7 +3,6 @@ import network
 import wifi
 
 _sta = network.WLAN(network.STA_IF)
-_led = None
 
 # CYW43 power management words (Raspberry Pi's Pico W docs): 0xa11140 turns power saving off.
 _PM = {"performance": 0xA11140, "balanced": 0xA11142, "powersave": 0xA11C82}
@@ -19,11 +18,4 @@ def connected():
 
 
 def led(on):
-    global _led
-    try:
-        if _led is None:
-            from machine import Pin
-            _led = Pin("LED", Pin.OUT)
-        _led.value(1 if on else 0)
-    except Exception:
-        pass
+    wifi.led("LED", on)  # the Pico W's LED hangs off the CYW43

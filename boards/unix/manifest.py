@@ -1,10 +1,6 @@
-# Freeze coapcast into a custom MicroPython build for unix (a manifest is plain Python):
+# Freeze coapcast into a custom MicroPython build for unix (boards/common/manifest.py lists what):
 #   export COAPCAST=/path/to/coapcast
 #   make -C ports/<port> BOARD=<BOARD> FROZEN_MANIFEST=$COAPCAST/boards/unix/manifest.py
 import os
 
-_root = os.environ["COAPCAST"]
-include("$(PORT_DIR)/boards/manifest.py")
-package("coap", base_path=_root + "/firmware")
-module("coapcast.py", base_path=_root + "/firmware")
-module("board.py", base_path=_root + "/boards/unix")
+include(os.environ["COAPCAST"] + "/boards/common/manifest.py", board="unix")

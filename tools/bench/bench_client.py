@@ -15,7 +15,7 @@ def _mpy():
 
 
 def _mp(mpydir, mode, heap):
-    env = dict(os.environ, MICROPYPATH=".frozen:" + mpydir)
+    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (mpydir, ROOT))   # ROOT: tools.rng
     p = subprocess.run([MICROPYTHON, "-X", "heapsize=" + heap, os.path.join(HERE, "mp_client.py"), mode],
                        capture_output=True, text=True, env=env, cwd=ROOT)
     if p.returncode:

@@ -47,16 +47,7 @@ LAST = inforespenc.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, b"\x7b", [(o.OBSER
                              cborenc.dumps("1234")))
 
 
-class Rng:
-    s = 12345
-
-    def getrandbits(self, k):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s >> (32 - k) if k < 32 else s
+from tools.rng import Rng  # noqa: E402  (after the import figure; the repository root is on the path)
 
 
 def make_group(c, k, now, shared=False):
