@@ -13,6 +13,7 @@
 # table, i) (the points affine, in the curve's addition-friendly form, packed into the table from entry
 # i on, c.ENTRY bytes each); c.madd(Q, table, i, neg, dbl_next) (Q + or - entry i; dbl_next: only a
 # doubling reads the result, which may skip what doublings do not use); c.lift(table, i, neg).
+from coap.compat import micropython
 
 
 def shape(bits, h, v):
@@ -22,6 +23,7 @@ def shape(bits, h, v):
     return d, d // v
 
 
+@micropython.native  # small-int bit picking: machine code on a board (tools/mpy.py)
 def recode(k, h, d):
     """Column codes of the odd scalar k: bytearray(d), entry index | 0x80 when the column is negated."""
     n = h * d
