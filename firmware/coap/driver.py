@@ -4,6 +4,7 @@
 # CPython and lwIP ports, raw sockaddr bytes on the unix port). No exception escapes service().
 import socket
 import struct
+import sys
 
 try:
     import select
@@ -33,8 +34,12 @@ try:
     IPV6_JOIN_GROUP = socket.IPV6_JOIN_GROUP
 except AttributeError:
     IPV6_JOIN_GROUP = getattr(socket, "IPV6_ADD_MEMBERSHIP", 20)
-_MAX_DATAGRAM = const(1280)
-_SMALL_DATAGRAM = const(512)  # after a MemoryError: a fragmented heap has no free 1280-byte block
+# What the boards allow (README "Per-board limits"): MicroPython's ESP32 and RP2040 ports join IPv4
+# groups only (lwIP igmp_joingroup; their socket module has no IPv6 membership option), and lwIP does
+# not reassemble fragments, so no datagram longer than 1500 - 20 - 8 = 1472 bytes reaches a board.
+IPV6_GROUPS = sys.platform not in ("esp32", "rp2")
+_MAX_DATAGRAM = const(1472)
+_SMALL_DATAGRAM = const(512)  # after a MemoryError: a fragmented heap has no free 1472-byte block
 
 
 def _sock(host, port, reuse=False):
@@ -53,6 +58,8 @@ def join(grp, iface="0.0.0.0", ifindex=0):
     """A socket bound to GRP_PORT that joined GRP_ADDR: IPv4 mreq with the interface address,
     IPv6 ipv6_mreq with the interface index."""
     host, port = grp
+    if ":" in host and not IPV6_GROUPS:
+        raise OSError("IPv6 group %s: MicroPython on %s joins IPv4 groups only" % (host, sys.platform))
     any_ = "::" if ":" in host else "0.0.0.0"
     try:
         s = _sock(host, port, True)  # binding the group address filters other groups (Linux)

@@ -1,4 +1,4 @@
-# Issue 7, memory: on a tight, fragmented heap (a 64k board) recvfrom(1280) raises MemoryError; the
+# Issue 7, memory: on a tight, fragmented heap (a 64k board) recvfrom(1472) raises MemoryError; the
 # driver then receives in 512-byte buffers from now on (rather than going deaf), and only when even
 # that fails drops the datagram, counted. Real UDP on 127.0.0.1; CPython and the unix port.
 import socket
@@ -87,10 +87,10 @@ def test_memory_error_in_recvfrom_falls_back_to_512_bytes():
         t = _tighten(d, 600)
         _send(p, b"\x50\x45\x00\x01")
         _service(d, 1)
-        assert core.got == [b"\x50\x45\x00\x01"] and t.asked == [1280, 512], t.asked
+        assert core.got == [b"\x50\x45\x00\x01"] and t.asked == [1472, 512], t.asked
         _send(p, b"\x50\x45\x00\x02")
         _service(d, 2)
-        assert core.got[-1] == b"\x50\x45\x00\x02" and t.asked[-1] == 512 and 1280 not in t.asked[1:]
+        assert core.got[-1] == b"\x50\x45\x00\x02" and t.asked[-1] == 512 and 1472 not in t.asked[1:]
         assert core.stats.dropped["internal"] == 0 and d.errors == 0 and d.rxsize == 512
     finally:
         d.close()
