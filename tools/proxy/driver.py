@@ -9,6 +9,7 @@ import socket
 
 from coap import addr
 from coap import driver as fwdriver
+from tools.coreloop import CoreLoop
 from tools.util import now_ms
 
 log = logging.getLogger("coapcast.proxy")
@@ -49,7 +50,7 @@ class _Proto(asyncio.DatagramProtocol):
         log.debug("socket error: %s", exc)
 
 
-class ProxyDriver:
+class ProxyDriver(CoreLoop):
     def __init__(self, core, bind=("0.0.0.0", 5683), mc_if=None, ifindex=0, status_every=10.0, on_send=None,
                  trace=None):
         self.core = core
@@ -96,17 +97,13 @@ class ProxyDriver:
                                      "group": list(group) if group else None, "data": bytes(data).hex()}) + "\n")
         self.trace.flush()
 
-    def flush(self):
-        t = self.transport
-        for buf, dst in self.core.take():
-            if self.on_send is not None:
-                self.on_send(buf, dst)
-            if self.trace is not None:
-                self._trace("out", dst, None, buf)
-            if t is not None and not t.is_closing():
-                t.sendto(buf, dst)
+    def sending(self, buf, dst):
+        CoreLoop.sending(self, buf, dst)
+        if self.trace is not None:
+            self._trace("out", dst, None, buf)
+
+    def after_flush(self):
         self.sync_groups()
-        self._reschedule()
 
     def sync_groups(self):
         """Join the groups the core needs, leave the others (closing the socket drops the membership)."""
@@ -129,20 +126,6 @@ class ProxyDriver:
                 self.mc.pop(g).close()
                 log.info("left %s:%d", g[0], g[1])
 
-    def _reschedule(self):
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        d = self.core.next_deadline()
-        if d is None or self.transport is None:
-            return
-        self._timer = asyncio.get_running_loop().call_later(max(d - now_ms(), 0) / 1000.0, self._fire)
-
-    def _fire(self):
-        self._timer = None
-        self.core.tick(now_ms())
-        self.flush()
-
     def _status_line(self):
         st = self.core.status()
         s = st["stats"]
@@ -158,10 +141,7 @@ class ProxyDriver:
             return
         self.core.shutdown(now_ms())
         self.flush()
-        for h in (self._timer, self._status):
-            if h is not None:
-                h.cancel()
-        self._timer = self._status = None
+        self.cancel_timers()
         await asyncio.sleep(0)
         for g in list(self.mc):
             self.mc.pop(g).close()

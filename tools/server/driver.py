@@ -12,6 +12,7 @@ import socket
 import struct
 import time
 
+from tools.coreloop import CoreLoop
 from tools.util import now_ms
 
 log = logging.getLogger("coapcast.server")
@@ -69,13 +70,13 @@ class _Proto(asyncio.DatagramProtocol):
     def datagram_received(self, data, src):
         drv = self.drv
         drv.core.receive(data, src, now_ms(), None, drv.local_addr(src))
-        drv._io()
+        drv.flush()
 
     def error_received(self, exc):
         log.warning("socket error: %s", exc)
 
 
-class ServerDriver:
+class ServerDriver(CoreLoop):
     def __init__(self, core, bind=("0.0.0.0", 5683), mc_if=None, mc_ttl=1, mc_loop=True,
                  status_every=10.0, on_send=None):
         self.core = core
@@ -141,40 +142,15 @@ class ServerDriver:
             self._status = loop.call_later(self.status_every, self._status_line)
         return self
 
-    def _io(self):
-        """Send what the core has queued, then re-arm the timer for its next deadline."""
-        t = self.transport
-        for buf, dst in self.core.take():
-            if self.on_send is not None:
-                self.on_send(buf, dst)
-            if t is not None and not t.is_closing():
-                t.sendto(buf, dst)
-        self._reschedule()
-
-    def _reschedule(self):
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        d = self.core.next_deadline()
-        if d is None or self.transport is None:
-            return
-        delay = max(d - now_ms(), 0) / 1000.0
-        self._timer = asyncio.get_running_loop().call_later(delay, self._fire)
-
-    def _fire(self):
-        self._timer = None
-        self.core.tick(now_ms())
-        self._io()
-
     def update(self, path, value, cf=None):
         """A new value for a resource (from the application / the demo updater)."""
         self.core.update(path, value, now_ms(), cf)
-        self._io()
+        self.flush()
 
     def start_group(self, path):
         """Start a group observation of path now (draft §2 "at any time"; --policy start)."""
         self.core.start_group(path, now_ms(), self.local_addr(None))
-        self._io()
+        self.flush()
 
     def _status_line(self):
         st = self.core.status()
@@ -195,11 +171,8 @@ class ServerDriver:
         if self.transport is None:
             return
         self.core.shutdown(now_ms())
-        self._io()
-        for h in (self._timer, self._status):
-            if h is not None:
-                h.cancel()
-        self._timer = self._status = None
+        self.flush()
+        self.cancel_timers()
         await asyncio.sleep(0)
         self.transport.close()
         self.transport = None
