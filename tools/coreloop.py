@@ -51,3 +51,18 @@ class CoreLoop:
             if h is not None:
                 h.cancel()
         self._timer = self._status = None
+
+    async def stop(self):
+        """The core's shutdown(now) goes out on the wire, then the timers stop and the sockets close."""
+        if self.transport is None:
+            return
+        self.core.shutdown(now_ms())
+        self.flush()
+        self.cancel_timers()
+        await asyncio.sleep(0)
+        self.closing()
+        self.transport.close()
+        self.transport = None
+
+    def closing(self):
+        """Before the main socket closes (the proxy closes its group sockets here)."""

@@ -135,18 +135,10 @@ class ProxyDriver(CoreLoop):
                  sum(s[k] for k in ("malformed", "bad_request", "unsafe_option", "unsupported_scheme", "not_proxied")))
         self._status = asyncio.get_running_loop().call_later(self.status_every, self._status_line)
 
-    async def stop(self):
-        """Tell the observers, deregister upstream, leave every group, close."""
-        if self.transport is None:
-            return
-        self.core.shutdown(now_ms())
-        self.flush()
-        self.cancel_timers()
-        await asyncio.sleep(0)
+    # stop() (CoreLoop): tell the observers, deregister upstream, then leave every group and close
+    def closing(self):
         for g in list(self.mc):
             self.mc.pop(g).close()
-        self.transport.close()
-        self.transport = None
 
 
 class _GroupSocket:

@@ -166,16 +166,7 @@ class ServerDriver(CoreLoop):
             log.info("status: %s", pm_status(self.core.pm))
         self._status = asyncio.get_running_loop().call_later(self.status_every, self._status_line)
 
-    async def stop(self):
-        """Cancel every group observation on the wire (§2.5), then close."""
-        if self.transport is None:
-            return
-        self.core.shutdown(now_ms())
-        self.flush()
-        self.cancel_timers()
-        await asyncio.sleep(0)
-        self.transport.close()
-        self.transport = None
+    # stop() (CoreLoop): every group observation is cancelled on the wire (§2.5), then the socket closes
 
 
 def pm_flows(pm):
