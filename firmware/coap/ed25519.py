@@ -4,7 +4,7 @@
 # (y+x, y-x, 2d*x*y). The check is the cofactorless [S]B - [k]A == R, compared on R's encoding (as
 # OpenSSL, libsodium and ref10 do; RFC 8032 §5.1.7 allows it), so an R that fails to decode never matches.
 from coap import sha512
-from coap.compat import const
+from coap.compat import const, micropython
 from coap.sigverify import Verifier as _Base
 
 try:
@@ -37,6 +37,7 @@ def _mul(a, b):
     return (x & m) + 19 * (x >> 255)
 
 
+@micropython.native
 def _out(e, f, g, h, m, t):
     """The projective result (EF, GH, FG, EH) of the HWCD formulas, each product folded twice
     (inline: a call per product costs as much as a fold); EH (T) only if t."""
@@ -55,6 +56,7 @@ def _out(e, f, g, h, m, t):
     return ((x & m) + 19 * (x >> 255), (y & m) + 19 * (y >> 255), (z & m) + 19 * (z >> 255), t)
 
 
+@micropython.native
 def _sqn(x, n):
     """x**(2**n) for |x| < 2**256, below 2**256 in magnitude: the second fold every other squaring
     (one fold leaves < 2**262; its square, folded once, < 2**273; folded again, < 2**256)."""
@@ -103,6 +105,7 @@ class Ops:
     32 bytes little-endian each."""
 
     @staticmethod
+    @micropython.native
     def dbl(q):
         # dbl-2008-hwcd, a = -1 (signs of E, G, F, H flipped together)
         x, y, z, _ = q
@@ -142,6 +145,7 @@ class Ops:
         return (_mul(e, f), _mul(g, h), _mul(f, g), _mul(e, h))
 
     @staticmethod
+    @micropython.native
     def madd(q, tab, i, neg, dbl_next=False):
         # madd-2008-hwcd-3 with entry i (y+x, y-x, 2dxy); -entry = (y-x, y+x, -2dxy). dbl ignores T.
         x, y, z, t = q

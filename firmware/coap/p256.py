@@ -4,7 +4,7 @@
 # a = -3); table entries are affine (x, y). hashlib.sha256 is native on every port.
 from hashlib import sha256
 
-from coap.compat import const
+from coap.compat import const, micropython
 from coap.sigverify import Verifier as _Base
 
 _P = const(0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF)
@@ -20,6 +20,7 @@ class Ops:
     """The point operations coap.comb drives. Tables are bytes: 64 per entry, x and y big-endian."""
 
     @staticmethod
+    @micropython.native
     def dbl(q):
         # dbl-2001-b (a = -3); Z = 0 stays 0
         x, y, z = q
@@ -49,6 +50,7 @@ class Ops:
                     2 * z1 * z2 % p, q)
 
     @staticmethod
+    @micropython.native
     def madd(q, tab, i, neg, dbl_next=False):
         # madd-2007-bl (Z2 = 1), with entry i of the table
         x1, y1, z1 = q
@@ -96,6 +98,7 @@ class Ops:
             out[o + 32:o + 64] = (y * zi2 % p * zi % p).to_bytes(32, "big")
 
 
+@micropython.native
 def _fin(u1, s1, h, r, zh, q):
     """The common tail of add and madd: H = U2 - U1, r = 2(S2 - S1), zh = 2 Z1 Z2 (times H below)."""
     p = _P

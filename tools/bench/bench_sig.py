@@ -67,19 +67,24 @@ def script(alg):
     return "ALG = %d\nVEC = %r\nSHAPES = %r\n" % (alg, vectors(alg), SHAPES[alg]) + body
 
 
-def native_size(module, march="armv6m"):
-    """Bytes of the .mpy of a module with viper code for a board (its machine code is loaded into the
-    heap there; the unix ports put it outside the GC heap, so their heap figures leave it out)."""
-    from tools.mpy import mpy_cross
+def native_extra(alg):
+    """Bytes the alg's modules take more as armv6m .mpy (with their viper/native machine code) than as
+    bytecode: a board loads that machine code into its heap, the unix ports outside the GC heap (their
+    heap figures leave it out)."""
+    from tools.mpy import mpy_cross, bytecode_source
+    total = 0
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "m.mpy")
-        subprocess.run([mpy_cross(), "-march=" + march, "-o", out, os.path.join(FIRMWARE, "coap", module + ".py")],
-                       check=True, capture_output=True)
-        return os.path.getsize(out)
+        for m in MODULES[alg]:
+            src = os.path.join(FIRMWARE, "coap", m + ".py")
+            for sign, args in ((1, ["-march=armv6m", src]), (-1, [bytecode_source(src, tmp)])):
+                subprocess.run([mpy_cross(), "-o", out] + args, check=True, capture_output=True)
+                total += sign * os.path.getsize(out)
+    return total
 
 
 def mpy_dir(alg, tmp, march):
-    """The alg's modules as .mpy, what a board loads from its filesystem (viper code for march)."""
+    """The alg's modules as .mpy, what a board loads from its filesystem (machine code for march)."""
     from tools.mpy import mpy_cross
     os.makedirs(os.path.join(tmp, "coap"), exist_ok=True)
     for m in MODULES[alg]:
@@ -196,7 +201,8 @@ def run(no_m0=False):
             ("each further key", "key_heap"))
     for title, k in rows:
         print("    %-48s %10s %10s" % (title, res[-8][0].get(k, "-"), res[-7][0].get(k, "-")))
-    print("    %-48s %10s %10s" % ("+ on a board: sha512v's machine code (armv6m .mpy)", native_size("sha512v"), 0))
+    print("    %-48s %10s %10s" % ("+ on a board: machine code (armv6m .mpy - bytecode)", native_extra(-8),
+                                      native_extra(-7)))
     print("  comb shape (h, v) of the tables, Ed25519, %d-byte message (default (5, 2)):" % lens[0])
     for sh in SHAPES[-8]:
         u, m = res[-8]
