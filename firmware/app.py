@@ -78,6 +78,21 @@ def telemetry_uri(cfg, log=print):
     return u
 
 
+def oscore(cfg, log=print):
+    """Protected group observations (draft §6-7) when cfg has OSCORE: the coap.groupsec.GroupSec made
+    from OSCORE, GROUP_OSCORE (python -m tools.oscore_keys writes them) and PM_OSCORE, OSCORE_STEPS,
+    OSCORE_SEQ_FILE; None without OSCORE; False when they are unusable (said once: a board configured
+    for OSCORE never falls back to unprotected operation)."""
+    if getattr(cfg, "OSCORE", None) is None:
+        return None
+    from coap import groupsec  # loaded only with OSCORE
+    try:
+        return groupsec.from_config(cfg, log)
+    except ValueError as e:
+        log("config: %s; observing nothing (a board configured for OSCORE does not run unprotected)" % e)
+        return False
+
+
 def pm_pattern(cfg, log=print):
     """PM_PATTERN: None (no PM), 0 or 1; anything else is said once and PM is off."""
     p = getattr(cfg, "PM_PATTERN", None)
@@ -93,6 +108,11 @@ class App:
         self.uris = targets(config)
         self.tel_uri = telemetry_uri(config)
         self.pm = pm_pattern(config)
+        self.sec = oscore(config)  # one for the app's life: its sequence numbers go on across restarts
+        if self.sec is False:
+            self.uris = []
+            self.tel_uri = None
+            self.sec = None
         self.client = None
         self.obs = {}        # uri -> Observation
         self.retry = {}      # uri -> (due ticks_ms, back-off s)
@@ -111,7 +131,8 @@ class App:
                 time.sleep(RETRY_S)
         # JOIN_IFACE: the local address the IGMP join goes out on, when not the Wi-Fi station's
         self.client = coapcast.Client(iface=getattr(config, "JOIN_IFACE", None) or ip,
-                                      leisure_ms=int(getattr(config, "LEISURE_S", 5) * 1000), pm=self.pm)
+                                      leisure_ms=int(getattr(config, "LEISURE_S", 5) * 1000), pm=self.pm,
+                                      oscore=self.sec)
         if self.tel_uri is not None:
             self.tel_at = time.ticks_add(time.ticks_ms(), TELEMETRY_S * 1000)
         for uri in list(self.uris):
@@ -190,6 +211,10 @@ class App:
                                          self.client.stats)
         if self.tel_at is not None:
             line += " telemetry=%d/%d/%d" % tuple(self.tel)   # sent/answered/failed
+        sec = self.sec
+        if sec is not None:   # Group OSCORE: notifications verified, messages rejected (all reasons)
+            line += " oscore verified=%d rejected=%d informative=%d" % (sec.stats.verified, sec.rejected(),
+                                                                        sec.stats.informative)
         # PM (one part per flow: the server's unicast flow, each group's multicast notifications)
         pm = self.client.pm
         print(" | ".join([line] + pm.lines()) if pm else line)

@@ -33,6 +33,19 @@ TELEMETRY_S = 0
 TELEMETRY_CON = True  # Confirmable POSTs (retransmitted until ACKed); False: NON, fire and forget
 PM_PATTERN = 0  # 0: Q and S bits, 1: C bit
 
+# Protected group observations (draft §6-7; README "Protected group observations"): paste the OSCORE and
+# GROUP_OSCORE dicts of this board's cN_config.py (python -m tools.oscore_keys --out keys --n N) here;
+# then every request is OSCORE-protected and only notifications verified against the server's Group
+# OSCORE signature are delivered. Without OSCORE the board runs unprotected and loads no security code.
+# PM_OSCORE: the PM option "outer" (on-path probes measure), "inner" (end to end only) or "both";
+# OSCORE_STEPS: signature-check units per loop turn (None: at once); OSCORE_SEQ_FILE: where the OSCORE
+# Sender Sequence Number survives a reboot (written every 64 requests; None: not kept: unsafe).
+# OSCORE = {...}
+# GROUP_OSCORE = {...}
+PM_OSCORE = "outer"
+OSCORE_STEPS = 8
+OSCORE_SEQ_FILE = "oscore.seq"
+
 # Wi-Fi power saving trades battery for multicast latency/loss: the radio wakes only at DTIM
 # beacons, so multicast can arrive late or not at all. "performance" (default) keeps it awake.
 WIFI_PM = "performance"  # "performance" | "balanced" | "powersave"

@@ -144,7 +144,9 @@ class GroupSec:
             self._seq_load()
 
     def attach(self, core):
+        """The client core this seam serves (a new core after a restart: what was queued is dropped)."""
         self.core = core
+        self.jobs = []
 
     def rejects(self):
         """{reason: count} over both contexts (coap.oscore.REASONS)."""
