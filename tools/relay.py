@@ -20,7 +20,7 @@ import socket
 
 from coap import msg, pm
 from coap.pmmeasure import Meter
-from tools.util import now_ms
+from tools.util import drain, now_ms
 
 UP = 0    # client -> server
 DOWN = 1  # server -> client
@@ -139,25 +139,13 @@ class Relay:
         return f
 
     def _from_clients(self):
-        while True:
-            try:
-                data, src = self.sock.recvfrom(2048)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
+        for data, src in drain(self.sock):
             f = self._flow(src)
             if f is not None:
                 self._impair(f, UP, data)
 
     def _from_server(self, f):
-        while True:
-            try:
-                data = f.sock.recv(2048)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # ICMP port unreachable from a server that is gone
-                return
+        for data, _ in drain(f.sock):   # ends on ICMP port unreachable from a server that is gone too
             self._impair(f, DOWN, data)
 
     def _impair(self, f, d, data):

@@ -27,6 +27,16 @@ def free_port(family=None, host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def drain(sock, size=2048):
+    """(data, source) of every datagram waiting on a non-blocking socket, until it would block or
+    fails (an ICMP error from a peer that is gone ends the round too): an event loop's reader."""
+    while True:
+        try:
+            yield sock.recvfrom(size)
+        except OSError:        # BlockingIOError, InterruptedError, ECONNREFUSED ...
+            return
+
+
 def python_bin():
     """The interpreter running now (the .venv's, which has the repository installed)."""
     return sys.executable

@@ -8,7 +8,7 @@ import socket
 import time
 
 from coap import msg, options, pm
-from tools.util import now_ms
+from tools.util import drain, now_ms
 
 
 class Server:
@@ -24,11 +24,7 @@ class Server:
         loop.add_reader(self.sock.fileno(), self._rx)
 
     def _rx(self):
-        while True:
-            try:
-                data, src = self.sock.recvfrom(2048)
-            except (BlockingIOError, InterruptedError):
-                return
+        for data, src in drain(self.sock):
             m = self.m
             try:
                 m.decode(data)
@@ -127,13 +123,7 @@ class Client:
             self.done.set_result(True)
 
     def _rx(self):
-        while True:
-            try:
-                data = self.sock.recv(2048)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
+        for data, _ in drain(self.sock):
             t = time.monotonic()
             m = self.m
             try:

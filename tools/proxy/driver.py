@@ -10,7 +10,7 @@ import socket
 from coap import addr
 from coap import driver as fwdriver
 from tools.coreloop import CoreLoop
-from tools.util import now_ms
+from tools.util import drain, now_ms
 
 log = logging.getLogger("coapcast.proxy")
 
@@ -150,13 +150,7 @@ class _GroupSocket:
         loop.add_reader(sock.fileno(), self._read, drv, group)
 
     def _read(self, drv, group):
-        while True:
-            try:
-                data, src = self.sock.recvfrom(2048)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
+        for data, src in drain(self.sock):
             drv.feed(data, src, group)
 
     def close(self):
