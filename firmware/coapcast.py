@@ -97,7 +97,10 @@ class Client(driver.Driver):
                 raise OSError("discovery %s: %s" % (source, "no answer" if not got or got[0][0] is None
                                                     else "%d.%02d" % (got[0][0] >> 5, got[0][0] & 31)))
             source = got[0][1]
-        o = self.core.join(_pick(source, path), on_notify, ticks_ms(), on_end)
+        data = _pick(source, path)
+        if self.sec is not None:  # Group OSCORE: ph_req and last_notif verified first (§6.3.1)
+            data = self.sec.join_data(data)
+        o = self.core.join(data, on_notify, ticks_ms(), on_end)
         self.flush()
         return o
 

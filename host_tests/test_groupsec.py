@@ -352,3 +352,24 @@ def test_verification_in_steps_from_the_poll_loop(tmp_path):
     net.pump()
     net.update(b"stepwise")
     assert c.got[-1][0] == b"stepwise" and c.sec.stats.verified == 1
+
+
+def test_join_from_discovery_data_with_oscore(tmp_path):
+    """Appendix A.1 on a protected group observation: the data's ph_req and last_notif verified first
+    (§6.3.1), the observation's options come from the plain phantom request; tampered data: ValueError."""
+    import pytest
+    from coap import inforesp
+    net = Net(keys(tmp_path), boards=("c1",))
+    net.core.start_group("/r", 0, SRV[0])
+    data = net.core.group_for("/r").info_payload()
+    c = net.boards["c1"]
+    bad = bytearray(data)
+    bad[40] ^= 1   # inside ph_req's ciphertext
+    with pytest.raises(ValueError):
+        c.join(c.sec.join_data(bytes(bad)), lambda *a: None, net.now)
+    ob = c.join(c.sec.join_data(data), lambda p, cf, v, via: c.got.append((bytes(p), v, via)), net.now)
+    assert ob.state == client.GROUP and c.got == [(b"1234", 0, client.VIA_GROUP)]
+    assert msg.decode(b"\x40\x01\x00\x00" + ob.opts).path() == "/r"   # from the verified phantom request
+    assert inforesp.parse(data).ph_req[0] == 0x05
+    net.update(b"joined")
+    assert c.got[-1][0] == b"joined" and c.sec.stats.verified == 1

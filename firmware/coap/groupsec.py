@@ -280,6 +280,10 @@ class GroupSec:
         join) is verified here at once."""
         v = getattr(o, "gv", None)
         o.gv = None
+        j = self._joined
+        if v is None and j is not None and j[0] == r.ph_req:  # join_data() verified it
+            self._joined = None
+            v = (r.ph_req,) + j
         if v is None or v[0] != r.ph_req:
             self._fields(r)
             v = self._verify_now(r, o.token if o.proxied else r.token)
@@ -290,6 +294,27 @@ class GroupSec:
         r.last_notif = v[2]
         o.gb = v[3]
         self.stats.informative += 1
+
+    def join_data(self, data):
+        """Appendix A.1 with Group OSCORE: an informative response's payload (e.g. from a discovery
+        resource) with its protected ph_req and last_notif verified now (§6.3.1) and replaced by their
+        plaintexts, for coap.client.Client.join() (its options then come from the plain phantom request;
+        informative() takes the binding). ValueError when they do not verify."""
+        r = inforesp.parse(data)
+        self._fields(r)
+        v = self._verify_now(r, r.token)
+        if len(v) == 2:
+            self.stats.failed_informative += 1
+            raise inforesp.InfoRespError(v[1])
+        self._joined = v[1:]
+        from coap import inforespenc  # (only for a join with OSCORE)
+        extra = {}
+        for k in r.extra:
+            extra[inforesp.KEYS.index(k) + 1] = r.extra[k]
+        return inforespenc.build(v[1], v[2], r.token, r.srv_addr, r.srv_port, r.cli_addr,
+                                 None if r.cli_port == 5683 else r.cli_port, extra)
+
+    _joined = None
 
     def _verify_now(self, r, tok):
         g = self.group
