@@ -17,14 +17,18 @@
 #   - a D goes only on a packet with at least 2x+1 packets of its block before it (the first 2x
 #     after an edge are where late packets of the previous block land) and x+1 after it (a D near
 #     the block end is known once x+1 packets of its marking follow it, more than reordering puts
-#     behind an edge), and at least x packets after the previous D of the flow;
+#     behind an edge); a reflection x packets or more after the previous D of the flow, a
+#     generation 2x+1 or more (on a slow flow regenerations could otherwise come every few
+#     packets: the previous D's x+1 and room for x losses, so Ds never look like the x+1 flips
+#     of an edge);
 #   - an endpoint reflects a D the Meter took at once (D_NOW: well before the expected edge) and
 #     forgets the reflection if the next packet shows it was the next block's start; the sample
 #     counts once the D is confirmed (pmmeasure);
 #   - the server reflects on its very next packet to the peer when that packet may carry a D, else
 #     drops the D (a held reflection would stretch the client's sample); likewise a D it could only
 #     recognise packets later (near a block end) unless that came in the same ms;
-#   - the client holds the reflection at most srtt/8 ms for an allowed packet, else drops it;
+#   - the client holds the reflection at most srtt/16 ms for an allowed packet, else drops it (a
+#     hold lengthens the D-to-D period the server and probes measure);
 #   - the client regenerates when no D came back for t_max + t_max/8 ms after its last D (the 1/8
 #     margin keeps a regeneration gap above the t_max that observers reject, under jitter).
 #   A D that cannot be placed or reflected costs samples, never a wrong one: each break of the D
@@ -49,13 +53,12 @@
 #   7 thresholds (25 50 100 200 400 800 1600 ms -> 0..7), pattern 0 the odd ones (50 200 800 -> 0..3).
 #   Thresholds are constructor arguments (both ends and probes must agree, like n).
 from coap.compat import ticks_diff
-from coap.pmmeasure import Meter, D_NOW, D_DEFERRED
+from coap.pmmeasure import Meter, D_NOW, D_DEFERRED, DELAY_MS  # noqa: F401 (DELAY_MS: coap.pm's name)
 
 CLIENT = 0
 SERVER = 1
 
 LOSS_PERMILLE = (10, 50, 100)
-DELAY_MS = (25, 50, 100, 200, 400, 800, 1600)
 
 
 # --- value codec ---
@@ -144,7 +147,7 @@ class _Peer:
         self.d_back = 0     # arrival time of the D being held for reflection
         self.d_wait = False  # a D taken at once (D_NOW) awaits its confirming packet
         self.d_samp = 0     # client: the RTT sample that D gives once confirmed
-        self.d_gap = 255    # packets sent since the last D (counted up to x)
+        self.d_gap = 255    # packets sent since the last D (counted up to 2x+1)
         self.d_ever = False
         self.tx = 0
 
@@ -196,7 +199,8 @@ class PMEndpoint:
                 self.overflow += 1
                 return None
             # a client times its own marks; a server measures periods (like a probe)
-            st = _Peer(Meter(self.n, self._x, self.t_max, periods=self.role == SERVER, ring=self.ring))
+            st = _Peer(Meter(self.n, self._x, self.t_max, periods=self.role == SERVER, ring=self.ring,
+                             delay_thr=self.delay_thr))
             self.peers[peer] = st
         return st
 
@@ -229,24 +233,24 @@ class PMEndpoint:
             v = (q << 6) | (s << 5)
         else:
             c = q
+            x = self.x
             gap = st.d_gap
-            if gap < self.x:
+            if gap <= 2 * x:
                 st.d_gap = gap + 1
             # the D placement rule (see the header): 2x+1 packets into the block, x+1 before its
-            # end, x packets after the last D
-            x = self.x
+            # end, x packets (a reflection) or 2x+1 (a generation) after the last D
             ok = 2 * x < pos < n - x - 1 and gap >= x
             mark = False
             if st.d_pend:
                 # a reflection: the server's on its very next packet (its hold would stretch the
                 # client's own sample), the client's on the first packet allowed to carry it within
-                # srtt/8 of the D's arrival; else it is dropped (the client regenerates later)
-                if ticks_diff(now_ms, st.d_back) <= (m.srtt8 >> 6 if self.role == CLIENT else 0) and ok:
+                # srtt/16 of the D's arrival; else it is dropped (the client regenerates later)
+                if ticks_diff(now_ms, st.d_back) <= (m.srtt8 >> 7 if self.role == CLIENT else 0) and ok:
                     mark = True
-                elif self.role == SERVER or ticks_diff(now_ms, st.d_back) > (m.srtt8 >> 6):
+                elif self.role == SERVER or ticks_diff(now_ms, st.d_back) > (m.srtt8 >> 7):
                     st.d_pend = False
                     self.d_dropped += 1
-            elif ok and self.role == CLIENT:
+            elif ok and gap > 2 * x and self.role == CLIENT:
                 # generation, and regeneration when none came back (RFC 9506 §4.2.1)
                 mark = not st.d_ever or ticks_diff(now_ms, st.d_t) > self.t_regen
             if mark:

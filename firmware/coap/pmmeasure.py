@@ -4,6 +4,9 @@
 # No allocation per packet: ints only, a preallocated ring of RTT samples.
 from coap.compat import ticks_diff
 
+# The Event bits' delay thresholds in ms (coap.pm: both ends and probes must agree, like n)
+DELAY_MS = (25, 50, 100, 200, 400, 800, 1600)
+
 # rx() results (pattern 1)
 NOT_D = 0
 D_NOW = 1       # this packet is taken as a delay (D) packet of the C bit at once (far from an edge),
@@ -19,9 +22,11 @@ class Meter:
     t_max: longest credible RTT sample in ms (RFC 9506 §4.2.1); periods: derive RTT from the
     period between edges (S) / between D packets (C) of this flow (a probe, a server); an endpoint
     that knows its own send times feeds samples with add_rtt() instead; skip_first: drop the first
-    block (a probe that joined mid-block); ring: RTT samples kept for the median."""
+    block (a probe that joined mid-block); ring: RTT samples kept for the median; delay_thr: the
+    Event bits' delay thresholds (coap.pm.DELAY_MS): with them an S period counts as an RTT only
+    inside the range the sender's own delay level stands for (see _spin)."""
 
-    def __init__(self, n=64, x=0, t_max=1000, periods=True, skip_first=False, ring=16, min_rtt=1):
+    def __init__(self, n=64, x=0, t_max=1000, periods=True, skip_first=False, ring=16, min_rtt=1, delay_thr=DELAY_MS):
         if n < 4 or n & (n - 1):
             raise ValueError("block length must be a power of two >= 4")
         if not x:
@@ -30,14 +35,16 @@ class Meter:
             raise ValueError("reordering tolerance must be 1 <= x < n/2")
         self.n = n
         self.x = x
-        # pattern 1: an edge needs 2 flipped packets even when x is 1 (one is a D candidate)
-        self.xc = x if x > 1 else 2
+        # pattern 1: an edge needs x+1 flipped packets (one more than a D candidate and the x a
+        # reordering may interleave; 2x+1 packets or more between Ds, coap.pm)
+        self.xc = x + 1
         self.lz = 2 * x  # late zone: the first 2x packets after an edge (see _q)
         self.t_max = t_max
         self.periods = periods
         self.skip_first = skip_first
         self.min_rtt = min_rtt
         self.ring = [0] * ring
+        self.delay_thr = delay_thr
         self.absent = 0
         self.bad = 0
         self.switches = 0
@@ -78,6 +85,10 @@ class Meter:
         self.rmin = 0
         self.rmax = 0
         self.event = 0      # last non-zero Event field received (pattern-specific width)
+        self.v_lo = 0       # an S period is an RTT sample in [v_lo, v_hi) (v_hi 0: none known)
+        self.v_hi = 0
+        self.ub = 0         # the shortest period not vouched for: an upper bound of the RTT
+        self.ub_n = 0       # periods not vouched for (idle time in them, RFC 9312 §3.8)
 
     # --- per packet ---
     def rx(self, v, now):
@@ -97,6 +108,8 @@ class Meter:
         self.pkts += 1
         ev = v & (0x3F if pat else 0x1F)
         if ev:  # all-zero Event bits are ignored on receipt (§3.1)
+            if ev != self.event and self.delay_thr:
+                self._vouch(ev, pat)
             self.event = ev
         r = self._q((v >> 6) & 1, now, pat)
         if self.periods and pat == 0:
@@ -118,8 +131,10 @@ class Meter:
         #     flip first makes it the start of the next block;
         #   - a flip near the expected edge is a D once x+1 packets of the block's marking follow
         #     it (more than reordering can put behind an edge), the start of the next block when
-        #     more flips follow; flip, old, ..., flip is ambiguous (a D followed by the edge, or an
-        #     edge with late packets): the D chain restarts.
+        #     xc flips come first; flip, old, ..., flip is ambiguous (a D followed by the edge, or an
+        #     edge with late packets): the D chain restarts;
+        #   - flips among which more than x packets of the block's marking arrive are not an edge
+        #     (on both patterns: late or early packets beyond the tolerance, or Ds of a sparse flow).
         if self.mark < 0:
             self.mark = b
             self.cnt = 1
@@ -154,15 +169,20 @@ class Meter:
                 self._edge(b)
             return NOT_D
         self.cnt += 1  # a packet of the block's marking: late (edge pending) or after a D candidate
-        if pat and self.pend == 1:
-            self.back += 1
-            if self.dnow or self.back > x:
-                self.cnt += 1  # the flipped packet was a D of this block
-                self.pend = 0
-                self.d_seen += 1
-                if self.periods:
-                    self._dper(self.pend_t)
-                return D_DEFERRED
+        self.back += 1
+        if pat and self.pend == 1 and (self.dnow or self.back > x):
+            self.cnt += 1  # the flipped packet was a D of this block
+            self.pend = 0
+            self.d_seen += 1
+            if self.periods:
+                self._dper(self.pend_t)
+            return D_DEFERRED
+        if self.back > x:
+            # more than x packets of the block's marking around the flips: not the next block
+            # (late or early packets, or Ds too close to tell apart: no D sample across them)
+            self.cnt += self.pend
+            self.pend = 0
+            self.d_have = False
         return NOT_D
 
     def _edge(self, b):
@@ -202,7 +222,29 @@ class Meter:
         t = self.srtt8 >> 5  # a quarter of the smoothed RTT
         return t if t > self.min_rtt else self.min_rtt
 
+    def _vouch(self, ev, pat):
+        # The RTT range of the sender's delay level (coap.pm Event bits: its own request -> echo
+        # RTT), widened x2 each way against jitter at a threshold: [lo/2, 2 hi).
+        if pat:
+            if not ev & 0x20:
+                return
+            lv, k, step = ev & 7, 7, 1
+        else:
+            if not ev & 0x10:
+                return
+            lv, k, step = ev & 3, 3, 2
+        thr = self.delay_thr
+        if k * step > len(thr):
+            return
+        self.v_lo = thr[step * lv - 1] >> 1 if lv else 0
+        self.v_hi = thr[step * lv + step - 1] << 1 if lv < k else self.t_max + 1
+
     def _spin(self, s, now):
+        # S edges: one per request of the client (draft §2.1), so the period between two is one RTT
+        # only when the client sent its next request as the echo came back (NSTART=1, back to back);
+        # on an application-limited flow it is the gap between requests (RFC 9312 §3.8: idle time).
+        # A period counts as an RTT only when the client's own delay level vouches for it; else it is
+        # an upper bound of the RTT, reported apart (ub, ub_n).
         if self.s_last < 0:
             self.s_last = s
             return
@@ -222,6 +264,14 @@ class Meter:
             self.spurious += 1  # keep the last good edge time
             return
         self.s_t = now
+        if p >= self.v_hi:  # (v_hi 0: no delay level from the client yet)
+            self.ub_n += 1
+            if not self.ub or p < self.ub:
+                self.ub = p
+            return
+        if p < self.v_lo:  # shorter than the client's RTT: requests in a burst, not a round trip
+            self.spurious += 1
+            return
         self.add_rtt(p)
 
     def _dper(self, t):
@@ -306,6 +356,7 @@ class Meter:
             "rtt_n": self.rn, "d_pkts": self.d_seen, "spurious": self.spurious, "stale": self.stale,
             "absent": self.absent, "bad": self.bad, "switches": self.switches,
             "event": self.event, "event_levels": self.event_levels(),
+            "rtt_ub_ms": self.ub if self.ub_n else None, "idle": self.ub_n,
         }
         if samples:
             d["rtt_samples"] = self.samples()
@@ -316,6 +367,7 @@ class Meter:
         exp = self.blocks * self.n
         loss = ("%.2f%%" % (100.0 * self.lost / exp)) if exp else "-"
         rtt = ("%sms" % self.rtt_median()) if self.rn else "-"
-        return "pm %s pat=%d pkts=%d loss=%s (%d/%d, %d bursts) rtt=%s (n=%d min=%s max=%s) spur=%d" % (
+        ub = (" idle<=%dms (%d periods: RTT upper bound)" % (self.ub, self.ub_n)) if self.ub_n else ""
+        return "pm %s pat=%d pkts=%d loss=%s (%d/%d, %d bursts) rtt=%s (n=%d min=%s max=%s)%s spur=%d" % (
             label, self.pattern, self.pkts, loss, self.lost, exp, self.bursts, rtt, self.rn,
-            self.rmin if self.rn else "-", self.rmax if self.rn else "-", self.spurious)
+            self.rmin if self.rn else "-", self.rmax if self.rn else "-", ub, self.spurious)

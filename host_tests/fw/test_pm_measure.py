@@ -180,26 +180,58 @@ def test_q_burst_loss_of_a_whole_block():
 
 def test_spin_spurious_edges_rejected():
     m = Meter(64)
+    ev = 0x10 | 1  # the client's Event bits: delay level 1 (RTT in [50, 200) ms)
     t = 0
     s = 0
     for k in range(20):  # 10 packets per 50 ms half period
         if k % 10 == 0:
             s ^= 1
-        m.rx(s << 5, t)
+        m.rx(s << 5 | ev, t)
         t += 5
     # now a reordered packet of the old value arrives just after the edge
     s ^= 1
-    m.rx(s << 5, t)
-    m.rx((s ^ 1) << 5, t + 1)
-    m.rx(s << 5, t + 2)
+    m.rx(s << 5 | ev, t)
+    m.rx((s ^ 1) << 5 | ev, t + 1)
+    m.rx(s << 5 | ev, t + 2)
     t += 5
     for k in range(9):
-        m.rx(s << 5, t)
+        m.rx(s << 5 | ev, t)
         t += 5
     s ^= 1
-    m.rx(s << 5, t)
+    m.rx(s << 5 | ev, t)
     assert m.spurious == 2
     assert m.samples() == [50, 50]
+
+
+def test_spin_periods_vouched_by_the_client_delay_level():
+    # RFC 9312 §3.8: on an application-limited flow an S period is the gap between requests. The
+    # server (or a probe) counts a period as an RTT only inside the range of the client's own delay
+    # level (Event bits; widened x2 each way); the rest is an upper bound of the RTT, reported apart.
+    def run(ev, periods):
+        m = Meter(64, t_max=1000)
+        m.rx(ev, 0)
+        m.rx(1 << 5 | ev, 1)                     # the first edge: periods from here
+        t, s = 1, 1
+        for p in periods:
+            t += p
+            s ^= 1
+            m.rx(s << 5 | ev, t)
+        return m
+    rtt = [40] * 6
+    idle = [40, 400, 40, 900, 40, 600]           # a loopback board posting now and then
+    m = run(0, rtt)                              # no delay level from the client: nothing vouched
+    assert m.rn == 0 and m.ub_n == 6 and m.ub == 40
+    m = run(0x10, rtt + idle)                    # level 0 (< 50 ms): periods < 100 ms count
+    assert m.samples() == [40] * 9 and m.ub_n == 3 and m.ub == 400
+    assert "idle<=400ms (3 periods: RTT upper bound)" in m.line("c")
+    d = m.summary()
+    assert d["rtt_ms"] == 40 and d["rtt_ub_ms"] == 400 and d["idle"] == 3
+    m = run(0x10 | 2, [300, 250, 900, 40])       # level 2 ([200, 800) ms): 40 ms is a burst
+    assert m.samples() == [300, 250, 900] and m.spurious == 1
+    m = run(0x10 | 3, [990, 1200])               # level 3 (>= 800): up to t_max
+    assert m.samples() == [990] and m.stale == 1
+    m = run(0x80 | 0x20 | 2, [60, 240])           # pattern 1 levels: [50, 100) -> [25, 200)
+    assert m.pattern == 1 and m.rn == 0           # (C periods are D to D, not S: no spin)
 
 
 def _c_wave(n, blocks, ds=()):
@@ -300,6 +332,21 @@ def test_sparse_lockstep_pattern0_loss_and_rtt():
     for loss_pm, seed in ((0, 31), (50, 32), (100, 33)):
         c, s, up, dn, cm, sm = _sparse_check(0, loss_pm, seed)
         assert cm.rtt_median() == 40 and sm.rtt_median() == 40 and up.rtt_median() == 40
+
+
+def test_sparse_pattern1_bench_condition_no_wrong_figure():
+    # bench_pm's sparse row (pattern 1, 50 ms each way, 10 % loss, t_max 600, timeout 252 ms) on the
+    # fake clock, seeds where the measurer went wrong: an edge taken at once as a D stayed the D
+    # chain's reference (a 400 ms "RTT" 4 requests later: the bench's 557 ms), and a D followed,
+    # after lost requests, by the next D read as an edge's first packets (false edges: +8 pp loss).
+    for seed in (1, 4, 29, 38, 40):
+        c, s, up, dn, sent, lost = sim(1, loss_pm=100, delay=50, count=1300, seed=seed, timeout=252, t_max=600)
+        cm, sm = c.meter(SRV), s.meter(CLI)
+        for m, truth in ((sm, lost[0] * 100.0 / sent[0]), (up, lost[0] * 100.0 / sent[0]),
+                         (cm, lost[1] * 100.0 / sent[1]), (dn, lost[1] * 100.0 / sent[1])):
+            assert m.blocks * m.n <= sent[0] and near(pct(m), truth, 1.0), (seed, m.blocks, pct(m), truth)
+        assert sm.rn == 0 and up.rn == 0 and dn.rn == 0, (seed, sm.samples(), up.samples(), dn.samples())
+        assert cm.rn >= 5 and cm.rmin == 100 and cm.rmax == 100, (seed, cm.samples())
 
 
 def test_sparse_periodic_telemetry_pattern1():
