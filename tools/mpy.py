@@ -18,7 +18,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
 # the unix port runs on this machine: its native code is this machine's (None: bytecode only)
 _HOST_ARCH = {"x86_64": "x64", "amd64": "x64", "i386": "x86", "i686": "x86"}.get(platform.machine().lower())
-ARCHES = {"esp32": "xtensawin", "rp2040": "armv6m", "unix": _HOST_ARCH}
+# unix32: the 32-bit unix port of tools/runtimes (make setup), x86 machine code
+ARCHES = {"esp32": "xtensawin", "rp2040": "armv6m", "unix": _HOST_ARCH,
+          "unix32": "x86" if _HOST_ARCH in ("x64", "x86") else None}
 KEEP_PY = ("main.py", "boot.py")
 _EMITTER = re.compile(r"^[ \t]*@micropython\.(native|viper)[ \t]*(#.*)?\n", re.M)
 

@@ -14,9 +14,10 @@ def _mpy():
     return dest
 
 
-def _mp(mpydir, mode, heap):
+def _mp(mpydir, mode, heap, binary=MICROPYTHON):
+    """mp_client.py MODE under `binary` (bench_board32: the 32-bit port) from the .mpy folder mpydir."""
     env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (mpydir, ROOT))   # ROOT: tools.rng
-    p = subprocess.run([MICROPYTHON, "-X", "heapsize=" + heap, os.path.join(HERE, "mp_client.py"), mode],
+    p = subprocess.run([binary, "-X", "heapsize=" + heap, os.path.join(HERE, "mp_client.py"), mode],
                        capture_output=True, text=True, env=env, cwd=ROOT)
     if p.returncode:
         print(p.stdout, p.stderr)

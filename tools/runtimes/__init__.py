@@ -1,6 +1,7 @@
 """The board runtimes `make setup` builds (tools/runtimes/build.sh), for the tests and the benches.
 
   unix32_bin()      build/runtimes/unix32/micropython: the unix port in 32 bits (None if not built)
+  unix32f_bin()     the same with the firmware frozen (build.sh unix32f: make bench builds it)
   m0_elf()          build/runtimes/m0/firmware.elf: Cortex-M0 (armv6m), Pico W heap (None if not built)
   missing(name)     why "unix32" or "m0" cannot run here (None when it can): the text of a skip
   M0(icount=False)  a Cortex-M0 under qemu-system-arm, driven over its serial pty with mpremote's raw
@@ -30,6 +31,12 @@ _BUILD = "make setup (tools/runtimes/build.sh)"
 
 def unix32_bin():
     b = os.path.join(OUT, "unix32", "micropython")
+    return b if os.access(b, os.X_OK) else None
+
+
+def unix32f_bin():
+    """The 32-bit unix port with the firmware frozen (build.sh unix32f, built for make bench), or None."""
+    b = os.path.join(OUT, "unix32f", "micropython")
     return b if os.access(b, os.X_OK) else None
 
 

@@ -9,7 +9,8 @@
 # a private apt directory derived from the machine's own Debian source list (no host named here);
 # lib/mbedtls, stripped there, comes from Debian's `mbedtls` source package (pinned; sha256 checked).
 # If the packages truly cannot be had: a loud warning, exit 0, and the tests of these runtimes skip.
-#   tools/runtimes/build.sh [unix32|m0 ...]     (default: both)
+#   unix32f/micropython  (make bench only: build.sh unix32f) the 32-bit port with the firmware frozen
+#   tools/runtimes/build.sh [unix32|m0|unix32f ...]     (default: unix32 m0)
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/tools/runtimes
@@ -118,6 +119,21 @@ unix32() {
   echo "$k" > "$OUT/unix32/.key"
 }
 
+unix32f() {  # for make bench: the same port with the firmware frozen, as a board firmware build has it
+  local k; k=$(key "$HERE/manifest_unix32.py" "$HERE/manifest_unix32_frozen.py" "$ROOT/firmware" "$ROOT/boards/unix")
+  [ -x "$OUT/unix32f/micropython" ] && [ "$(cat "$OUT/unix32f/.key" 2>/dev/null)" = "$k" ] && return 0
+  say "building the 32-bit unix port with the firmware frozen"
+  make -C "$SRC/ports/unix" -j"$JOBS" -s VARIANT=standard BUILD=build-frozen MICROPY_FORCE_32BIT=1 \
+    MICROPY_PY_FFI=0 MICROPY_PY_SSL=0 MICROPY_SSL_MBEDTLS=0 MICROPY_SSL_AXTLS=0 MICROPY_PY_BTREE=0 \
+    MICROPY_VFS_FAT=0 MICROPY_VFS_LFS1=0 MICROPY_VFS_LFS2=0 MPY_CROSS_FLAGS=-march=x86 MICROPY_MANIFEST_COAPCAST="$ROOT" \
+    "${MPYCROSS[@]}" FROZEN_MANIFEST="$HERE/manifest_unix32_frozen.py" USER_C_MODULES="$HERE/cmod" \
+    >"$OUT/unix32f.log" 2>&1 ||
+    { tail -30 "$OUT/unix32f.log"; echo "runtimes: the frozen 32-bit unix port did not build (log: $OUT/unix32f.log)" >&2; return 1; }
+  mkdir -p "$OUT/unix32f"
+  cp "$SRC/ports/unix/build-frozen/micropython" "$OUT/unix32f/micropython"
+  echo "$k" > "$OUT/unix32f/.key"
+}
+
 m0() {
   local k; k=$(key "$HERE/manifest_m0.py" "$ROOT/firmware" "$ROOT/host_tests/fw" "$ROOT/host_tests/mprun.py" \
     "$ROOT/tools/__init__.py" "$ROOT/tools/rng.py")
@@ -142,8 +158,8 @@ need=0
 for t in "${targets[@]}"; do
   case $t in
     unix32) [ -x "$OUT/unix32/micropython" ] && [ "$(cat "$OUT/unix32/.key" 2>/dev/null)" = "$(key "$HERE/manifest_unix32.py")" ] || need=1 ;;
-    m0) need=1 ;;  # the key covers the frozen files: m0() decides
-    *) echo "usage: $0 [unix32|m0 ...]" >&2; exit 2 ;;
+    m0|unix32f) need=1 ;;  # the key covers the frozen files: m0() / unix32f() decide
+    *) echo "usage: $0 [unix32|m0|unix32f ...]" >&2; exit 2 ;;
   esac
 done
 [ $need = 1 ] || exit 0
