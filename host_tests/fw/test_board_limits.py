@@ -4,41 +4,7 @@
 # loop goes on. Real UDP on 127.0.0.1; CPython and the unix ports (the M0 has no socket module).
 import socket
 from coap import driver, addr
-
-
-class Core:
-    def __init__(self, groups=None):
-        self.groups = groups or {}
-        self.got = []
-
-        class S:
-            pass
-        self.stats = S()
-        self.stats.dropped = {"internal": 0}
-
-    def receive(self, data, src, now, group=None):
-        self.got.append(bytes(data))
-
-    def tick(self, now):
-        pass
-
-    def take(self):
-        return []
-
-    def next_deadline(self):
-        return None
-
-
-def _driver(core, log):
-    from tools.rng import Rng  # (the unix port has no getsockname: try seeded ports)
-    rng = Rng(1472)
-    for _ in range(50):
-        p = 20000 + rng.getrandbits(15)
-        try:
-            return driver.Driver(core, "127.0.0.1", p, "127.0.0.1", 0, log), p
-        except OSError:
-            pass
-    raise OSError("no free port")
+from tu_driver import Core, driver_on_free_port as _driver
 
 
 def test_a_1472_byte_datagram_arrives_whole():

@@ -2,30 +2,8 @@
 # driver then receives in 512-byte buffers from now on (rather than going deaf), and only when even
 # that fails drops the datagram, counted. Real UDP on 127.0.0.1; CPython and the unix port.
 import socket
-from coap import driver, addr
-
-
-class Core:
-    def __init__(self):
-        self.groups = {}
-        self.got = []
-
-        class S:
-            pass
-        self.stats = S()
-        self.stats.dropped = {"internal": 0}
-
-    def receive(self, data, src, now, group=None):
-        self.got.append(bytes(data))
-
-    def tick(self, now):
-        pass
-
-    def next_deadline(self):
-        return None
-
-    def take(self):
-        return []
+from coap import addr
+from tu_driver import Core, driver_on_free_port as _driver
 
 
 class TightSocket:
@@ -47,17 +25,6 @@ class TightSocket:
 
     def fileno(self):
         return self.s.fileno()
-
-
-def _driver(core):
-    import random
-    for _ in range(50):
-        p = 20000 + random.getrandbits(15)
-        try:
-            return driver.Driver(core, "127.0.0.1", p, "127.0.0.1", 0, lambda s: None), p
-        except OSError:
-            pass
-    raise OSError("no free port")
 
 
 def _tighten(d, limit):
