@@ -102,8 +102,11 @@ class ProxyDriver(CoreLoop):
         if self.trace is not None:
             self._trace("out", dst, None, buf)
 
-    def after_flush(self):
+    def flush(self):
+        # the groups first: joined before the informative response that goes out now reaches the
+        # client (the first multicast notification may follow at once); left once nobody uses them
         self.sync_groups()
+        CoreLoop.flush(self)
 
     def sync_groups(self):
         """Join the groups the core needs, leave the others (closing the socket drops the membership)."""
