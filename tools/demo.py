@@ -99,9 +99,13 @@ def parse_board(lines):
     return obs, via, status, ended
 
 
-def board_config(path, port, pm):
+def board_config(path, port, pm, keys=None):
     with open(path, "w") as f:
         f.write("# written by tools/demo.py for a virtual board\n")
+        if keys:  # --oscore: the board's OSCORE and GROUP_OSCORE (python -m tools.oscore_keys)
+            with open(keys) as k:
+                f.write(k.read())
+            f.write("OSCORE_SEQ_FILE = None\nOSCORE_STEPS = 8\n")
         f.write("OBSERVE = [%r]\n" % ("coap://127.0.0.1:%d/r" % port))
         f.write("JOIN_IFACE = '127.0.0.1'\nLEISURE_S = 1\nSTATUS_S = 10\n")
         if pm is not None:
@@ -157,6 +161,18 @@ def summary(server_json, boards):
             print("server PM (pattern %s) %-22s tx=%-4s rx=%-4s loss=%s rtt=%s" % (
                 pmj.get("pattern"), peer, d.get("tx", "-"), d.get("pkts", "-"),
                 "-" if loss is None else "%.2f%%" % loss, "-" if rtt is None else "%dms" % rtt))
+    sec = (server_json or {}).get("oscore")
+    if sec:   # --oscore (draft §6-7): what the server verified/refused, what each board verified/rejected
+        print("server OSCORE: %d requests verified, %d refused %s; %d responses protected; group mode: %s" % (
+            sec["verified"], sec["rejected"], sec["rejected_by_reason"] or "", sec["protected"],
+            " ".join("%s=%d" % kv for kv in sorted((sec.get("group_protected") or {}).items()))))
+        for name, lines in boards:
+            st = [ln for ln in lines if " oscore verified=" in ln]
+            m = re.search(r"oscore verified=(\d+) rejected=(\d+) informative=(\d+)", st[-1]) if st else None
+            print("%-8s OSCORE: %s" % (name, "notifications verified %s, rejected %s, informative responses "
+                                             "verified %s" % m.groups() if m else "no status line"))
+            if not m:
+                ok = False
     print("result: %s" % ("every board received every notification sent while it was registered" if ok else "MISMATCH"))
     return ok
 
@@ -183,11 +199,16 @@ def main(argv=None):
     ap.add_argument("--duration", type=cli.number(0, above=True, what="seconds > 0 (make demo DURATION=S)"),
                     default=os.getenv("DURATION", "30"))
     ap.add_argument("--interval", type=cli.number(0, above=True), default=2.0, help="server updates /r every S seconds")
-    ap.add_argument("--heap", type=_heap, default="192k", help="MicroPython heap per board (192k)")
+    ap.add_argument("--heap", type=_heap, help="MicroPython heap per board (192k; 384k with --oscore: the virtual "
+                                               "boards are the 64-bit unix port, whose objects are twice a board's)")
     ap.add_argument("--pm", type=_pm, default=os.getenv("PM", "0"), help="PM pattern 0 or 1, or off")
+    ap.add_argument("--oscore", action="store_true", default=os.getenv("OSCORE", "0") not in ("", "0"),
+                    help="protected group observations (draft §6-7): keys from python -m tools.oscore_keys, the "
+                         "server with --oscore, each board with its OSCORE/GROUP_OSCORE (make demo OSCORE=1)")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "build", "demo"))
     a = ap.parse_args(argv)
     pm = a.pm
+    a.heap = a.heap or ("384k" if a.oscore else "192k")
     os.makedirs(a.workdir, exist_ok=True)
     port, gport = free_port(), free_port()
     stats_path = os.path.join(a.workdir, "server.json")
@@ -204,6 +225,18 @@ def main(argv=None):
                "--wait", "4", "--m", "2", "--every", "3", "--status-every", "10", "--stats-json", stats_path]
         if pm is not None:
             cmd += ["--pm", str(pm)]
+        keydir = None
+        if a.oscore:
+            keydir = os.path.join(a.workdir, "keys")
+            k = subprocess.run([PY, "-m", "tools.oscore_keys", "--out", keydir, "--n", str(a.boards)], cwd=ROOT,
+                               capture_output=True, text=True)
+            if k.returncode:
+                raise SystemExit("python -m tools.oscore_keys failed: %s" % (k.stderr or k.stdout))
+            for f in os.listdir(keydir):
+                if f.endswith(".seq"):
+                    os.unlink(os.path.join(keydir, f))
+            cmd += ["--oscore", os.path.join(keydir, "server.json")]
+            say("demo", "OSCORE: %s" % k.stdout.strip())
         say("demo", "server on 127.0.0.1:%d, group %s:%d; %d virtual boards, %g s" % (port, GROUP, gport, a.boards, a.duration))
         server = Proc("server", cmd, on_line=server_line)
         procs.append(server)
@@ -220,7 +253,7 @@ def main(argv=None):
                 raise SystemExit("virtual board %s did not start" % name)
             dev = vb.lines[0].split()[1]
             cfg = os.path.join(a.workdir, name + "_config.py")
-            board_config(cfg, port, pm)
+            board_config(cfg, port, pm, keydir and os.path.join(keydir, "c%d_config.py" % i))
             d = subprocess.run(["make", "-s", "--no-print-directory", "deploy", "BOARD=unix", "PORT=" + dev,
                                 "CONFIG=" + cfg, "START=0"], cwd=ROOT, capture_output=True, text=True, timeout=120)
             if d.returncode:

@@ -369,16 +369,18 @@ class GroupSec:
         if not self.jobs:
             return
         job = self.jobs[0]
+        why = None
         try:
             r = job[_J_WORK].step(self.steps)
         except Exception as e:  # (MemoryError on a fragmented heap): this one is lost, counted; the loop goes on
             self.stats.errors += 1
+            why = type(e).__name__
             self.log("coapcast: signature check failed: %r" % (e,))
             r = False
         if r is None:
             return
         self.jobs.pop(0)
-        nxt = self._done(job, r, now)
+        nxt = self._done(job, r, now, why)
         if nxt is not None:
             self.jobs.insert(0, nxt)
         elif job[_J_DATA] is None:
@@ -386,7 +388,7 @@ class GroupSec:
         else:
             self._feed(job[_J_DATA], job[_J_SRC], job[_J_GROUP], now)
 
-    def _done(self, job, r, now):
+    def _done(self, job, r, now, why=None):
         """A finished verification (r: its result, False: rejected). Sets job[_J_DATA] to the plain
         datagram for the core (None: nothing), or returns the next job (last_notif after ph_req)."""
         kind = job[_J_KIND]
@@ -415,7 +417,7 @@ class GroupSec:
             what = "last_notif"
             r = False
         if r is False:
-            o.gv = (info[0], "%s failed verification (%s)" % (what, self.group.stats.last))
+            o.gv = (info[0], "%s failed verification (%s)" % (what, why or self.group.stats.last))
         else:  # protected ph_req (to match the core's parse), plain ph_req, plain last_notif, binding
             o.gv = (info[0], info[3], _tim(r), info[4])
         return None  # job[_J_DATA]: the informative response, whatever the outcome (informative() tells)
