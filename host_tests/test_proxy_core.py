@@ -141,6 +141,7 @@ def test_traditional_observation_through_the_proxy_served_from_its_observation()
     (c1a, c1, s1), (c2a, c2, s2) = w.cs
     ob1 = w.observe(0, "coap://10.0.0.1/t")
     assert ob1.state == client.TRAD and s1.got[0][0] == b"0"
+    assert [(m.type, m.code) for m in w.wire(P, c1a)] == [(msg.ACK, msg.CONTENT)]   # the answer, no second copy
     f = w.wire(P, S)
     assert [n for n, v in f[0].items()] == [o.OBSERVE, o.URI_PATH]   # an IP literal: no Uri-Host
     n = len(w.net.wire)
@@ -330,3 +331,27 @@ def test_fuzz_target_reaches_group_traditional_and_waiting_states():
     assert p.down.open                                  # a request is waiting for its upstream answer
     t(bytes([4]) + msg.encode(msg.NON, msg.CONTENT, 1, bytes(p.up.obs[0].token), [(o.OBSERVE, 50)], b"x"))
     assert p.stats["notifications_in"] >= 3
+
+
+def test_traditional_cache_served_only_while_fresh_with_the_time_left():
+    w = World(n=2)
+    (c1a, c1, s1), (c2a, c2, s2) = w.cs
+    w.observe(0, "coap://10.0.0.1/t")
+    w.net.run(20000)                                   # 20 s of the default Max-Age 60 s gone
+    n = len(w.net.wire)
+    w.observe(1, "coap://10.0.0.1/t")
+    first = w.wire(P, c2a, n)[0]
+    assert w.wire(P, S, n) == [] and first.uint(o.MAX_AGE) == 40    # from the proxy, 40 s left
+    # stale: a new client's registration refreshes it upstream first
+    w.net.nodes.pop(c2a)
+    w3 = client.Client(rng=random.Random(99), log=lambda *a: None)
+    a3 = ("10.0.3.3", 5683)
+    w.net.add(a3, w3)
+    w.srv.core.resources["/t"].set(b"fresh")         # changed without a notification
+    t = list(w.p.targets.values())[0]
+    t.fresh_until = w.net.now                          # (as after Max-Age)
+    s3 = sim.Sink()
+    n = len(w.net.wire)
+    w3.observe(P, [(o.PROXY_URI, "coap://10.0.0.1/t")], s3, w.net.now)
+    w.net.pump()
+    assert [m.uint(o.OBSERVE) for m in w.wire(P, S, n)] == [0] and s3.got[0][0] == b"fresh"

@@ -63,6 +63,11 @@ from tools.proxy.exchange import Downstream
 log = logging.getLogger("coapcast.proxy")
 
 _OBS_MASK = 0xFFFFFF
+
+
+def _max_age(m):
+    """Max-Age of a response in s (RFC 7252 §5.10.5: 60 when absent)."""
+    return m.uint(o.MAX_AGE, 60) if 0 <= m.opt_len(o.MAX_AGE) <= 4 else 60
 _OFFSET_BITS = 20
 
 
@@ -119,6 +124,7 @@ class Target:
         self.offset = None      # group observation: the proxy's Observe = origin's + offset
         self.group = None       # (token T, (GRP_ADDR, GRP_PORT)) the upstream group observation is on
         self.last = None        # (code, opts, payload, observe) of the latest notification forwarded
+        self.fresh_until = 0    # when it stops being fresh (its Max-Age, RFC 7252 §5.6.1)
         self.forwarded = 0      # notifications received from upstream
 
 
@@ -236,13 +242,15 @@ class ProxyCore:
         um = self._um
         try:
             um.decode(data)
-            self._cur = um
         except msg.DecodeError:
-            self._cur = None  # the upstream core counts it
+            um = None  # the upstream core counts it
+        self._cur = um
         try:
             self.up.receive(data, src, now, group)
         finally:
             self._cur = None
+        if um is not None and group is None and 0x40 <= um.code < 0x60 and um.has(o.OBSERVE):
+            self._unchanged(um, src, now)
 
     # ------------------------------------------------------------------ requests from clients
     def _request(self, m, src, now):
@@ -363,17 +371,20 @@ class ProxyCore:
             self.down.reply(ex, msg.SERVICE_UNAVAILABLE, [], b"proxy: observer table full", now)
             return
         st = t.up.state
-        if st == cc.TRAD and t.last is not None:  # RFC 7641 §5: served from the proxy's observation
+        if st == cc.TRAD and t.last is not None and now < t.fresh_until:
+            # RFC 7641 §5: served from the proxy's observation while fresh, Max-Age the time left (§5.6.1)
             code, opts, payload, seq = t.last
             self._add_observer(t, ex, now)
+            opts = [kv for kv in opts if kv[0] != o.MAX_AGE] + [(o.MAX_AGE, (t.fresh_until - now) // 1000)]
             self.down.reply(ex, code, opts + [(o.OBSERVE, seq)], payload, now)
             return
         t.waiting = [w for w in t.waiting if w.peer != ex.peer]  # a re-registration replaces (RFC 7641 §4.1)
         t.waiting.append(ex)
         self.down.hold(ex, now, self.cfg.wait_ms)
-        if (st == cc.GROUP or st == cc.PROXY) and not self.up.pending(t.up):
+        if st != cc.REG and not self.up.pending(t.up):
             # §8: the new client's registration is forwarded; the answer is the server's informative
-            # response, which goes to the waiting clients (the observation itself goes on meanwhile)
+            # response, which goes to the waiting clients (the observation itself goes on meanwhile).
+            # Traditional: the latest notification is stale, the registration refreshes it (RFC 7641 §3.3.1)
             self.up.reregister(t.up, now)
 
     def _add_observer(self, t, ex, now):
@@ -436,16 +447,39 @@ class ProxyCore:
             t.seq = (t.seq + 1) & _OBS_MASK
             seq = t.seq
         t.last = (cur.code, opts, payload, seq)
+        t.fresh_until = now + 1000 * _max_age(cur)
+        answered = self._answer_waiting(t, now)
+        con = cur.type == msg.CON  # the origin wanted it reliable (multicast ones are NON, §2.3)
+        for ob in list(t.observers.values()):
+            if ob.peer not in answered:  # (a registration's answer is its first notification)
+                self._notify(t, ob, cur.code, opts, payload, seq, now, con)
+
+    def _answer_waiting(self, t, now):
+        """The waiting registrations get t's latest notification and become observers."""
+        code, opts, payload, seq = t.last
         waiting, t.waiting = t.waiting, []
+        answered = set()
         for ex in waiting:
             if ex.done:
                 continue
             self._add_observer(t, ex, now)
+            answered.add(ex.peer)
             self.stats["responses"] += 1
-            self.down.reply(ex, cur.code, opts + [(o.OBSERVE, seq)], payload, now)
-        con = cur.type == msg.CON  # the origin wanted it reliable (multicast ones are NON, §2.3)
-        for ob in list(t.observers.values()):
-            self._notify(t, ob, cur.code, opts, payload, seq, now, con)
+            self.down.reply(ex, code, opts + [(o.OBSERVE, seq)], payload, now)
+        return answered
+
+    def _unchanged(self, cur, src, now):
+        """A unicast 2.xx the upstream core took as no news (the Observe it already had: the answer to
+        a re-registration of an unchanged resource, RFC 7641 §3.3.1): the proxy's latest notification is
+        fresh again, and answers the registrations that waited for it."""
+        for t in list(self.targets.values()):
+            if t.waiting and t.up.state == cc.TRAD and t.last is not None and src == t.dest \
+                    and cur.token_is(t.up.token):
+                opts = self._response_opts(cur)
+                if opts is not None:  # its representation, under the Observe number it had
+                    t.last = (cur.code, opts, bytes(cur.payload()) if cur.has_payload() else b"", t.last[3])
+                t.fresh_until = now + 1000 * _max_age(cur)
+                self._answer_waiting(t, now)
 
     def _informative(self, t, cur, now):
         """§8: the upstream core accepted an informative response for t. It goes, unmodified, to the
