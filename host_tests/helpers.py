@@ -6,6 +6,7 @@ Tests import it as `from helpers import ...` (pytest puts host_tests/ on the pat
 host_tests/fw/ share host_tests/fw/tu.py instead (it must import under MicroPython too).
 """
 import os
+import re
 import socket
 import subprocess
 import time
@@ -35,3 +36,16 @@ def run_micropython(script, args=(), path=(), heap=HEAP, timeout=600, env_extra=
     return subprocess.run([micropython_bin(), "-X", "heapsize=" + heap, script] + list(args),
                           capture_output=True, text=True, timeout=timeout, env=micropython_env(path, env_extra),
                           cwd=ROOT)
+
+
+_MAKE_SAYS = re.compile(r"^make(\[\d+\])?: \*\*\* ")
+
+
+def run_make(*args, timeout=300):
+    """`make -s ARGS` as a user types it at the top level (even when the tests run under `make test`:
+    no MAKEFLAGS/MAKELEVEL from a parent make). Returns (exit status, the non-empty output lines that
+    are not make's own "make: *** ... Error N" notice)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    p = subprocess.run(["make", "-s", "--no-print-directory"] + list(args), cwd=ROOT, capture_output=True,
+                       text=True, timeout=timeout, env=env)
+    return p.returncode, [ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip() and not _MAKE_SAYS.match(ln)]

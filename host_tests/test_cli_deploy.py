@@ -3,19 +3,15 @@
 # is the explicit way to install the template; a CONFIG that does not exist is one line too.
 import os
 import shutil
-import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from helpers import ROOT, run_make
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make missing")
 
 
 def make_deploy(*args):
-    p = subprocess.run(["make", "-s", "--no-print-directory", "deploy"] + list(args), cwd=ROOT,
-                       capture_output=True, text=True, timeout=300)
-    lines = [ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip() and not ln.startswith("make: ***")]
-    return p.returncode, lines
+    return run_make("deploy", *args)
 
 
 @pytest.mark.parametrize("board", ["esp32", "rp2040", "unix"])

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from helpers import ROOT, run_make
 
 
 def run(args, env=None, timeout=30):
@@ -198,9 +198,8 @@ def test_demo_bad_make_variables_one_line_before_boards_start(tmp_path, env, wor
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make missing")
 def test_make_demo_pm_2_one_line():
-    code, lines = run(["make", "-s", "--no-print-directory", "demo", "PM=2"], timeout=300)
-    ours = [ln for ln in lines if not ln.startswith("make: ***")]
-    assert code != 0 and len(ours) == 1 and "PM=0|1|off" in ours[0] and "Traceback" not in "\n".join(lines), lines
+    code, lines = run_make("demo", "PM=2")
+    assert code != 0 and len(lines) == 1 and "PM=0|1|off" in lines[0] and "Traceback" not in lines[0], lines
 
 
 def test_server_shutdown_prints_pm_figures_one_line_per_flow():
