@@ -9,22 +9,14 @@
 # protects against an on-path or address-forging attacker.)
 import os
 import socket
-import struct
 import threading
 import time
 
 from tools.soak import Server, start_board, BoardLog, figure, GROUP
+from tools.soak.oscore import raw_udp as _raw_udp
 
 from coap import msg
 from coap import options as o
-
-
-def _raw_udp(src, dst, payload):
-    """An IPv4/UDP datagram with a forged source (UDP checksum 0: none, allowed on IPv4)."""
-    udp = struct.pack("!HHHH", src[1], dst[1], 8 + len(payload), 0) + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0x1234, 0, 1, socket.IPPROTO_UDP, 0,
-                     socket.inet_aton(src[0]), socket.inet_aton(dst[0]))
-    return ip + udp
 
 
 class Attacker(threading.Thread):

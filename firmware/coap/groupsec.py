@@ -25,6 +25,7 @@
 #           notification's PIV, RFC 8613 §7.4.1): every multicast notification verifies with it (§6.3.2)
 #     o.gv  the outcome of verifying an informative response, until the core takes it: (its protected
 #           ph_req, why it failed) or (protected ph_req, plain ph_req, plain last_notif, binding)
+#     o.ph_prot  behind a proxy (§8): ph_req as it came, protected (what a §9 ticket request carries)
 #
 # Unicast responses on a token of ours are verified with the pairwise context (RFC 8613 §8.4); an
 # informative response also has its ph_req (group request: no replay check, no window update, never
@@ -293,6 +294,8 @@ class GroupSec:
         r.ph_req = v[1]
         r.last_notif = v[2]
         o.gb = v[3]
+        if o.proxied:  # §9: the ticket request carries the protected phantom request as it came
+            o.ph_prot = v[0]
         self.stats.informative += 1
 
     def join_data(self, data):

@@ -104,7 +104,7 @@ class OscoreBoardLog:
         return [p for t, v, via, p in self.notifs]
 
 
-def _raw_udp(src, dst, payload):
+def raw_udp(src, dst, payload):
     """An IPv4/UDP datagram with a forged source (UDP checksum 0: none, allowed on IPv4)."""
     udp = struct.pack("!HHHH", src[1], dst[1], 8 + len(payload), 0) + payload
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0x1234, 0, 1, socket.IPPROTO_UDP, 0,
@@ -116,7 +116,21 @@ def can_forge():
     return os.geteuid() == 0
 
 
-class McAttacker(threading.Thread):
+class _Worker(threading.Thread):
+    """A daemon thread whose exception ends up in .error (the test reads it), not on stderr."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.error = None
+
+    def run(self):
+        try:
+            self._run()
+        except Exception as e:
+            self.error = repr(e)
+
+
+class McAttacker(_Worker):
     """Joins the group, learns T of the observation of `path_token_of` from the first notification it
     sees, keeps the latest notification of every group observation, then sends n rounds of every
     multicast attack with the server's address and port forged (raw socket, root)."""
@@ -124,20 +138,12 @@ class McAttacker(threading.Thread):
     KINDS = ("forged", "cancel", "replayed", "other_obs", "garbage")
 
     def __init__(self, srv_port, gport, n=10, learn=8.0):
-        super().__init__(daemon=True)
+        super().__init__()
         self.srv = ("127.0.0.1", srv_port)
         self.g = (GROUP, gport)
         self.n = n
         self.learn = learn
         self.sent = dict.fromkeys(self.KINDS, 0)
-        self.error = None
-        self.payloads = []
-
-    def run(self):
-        try:
-            self._run()
-        except Exception as e:
-            self.error = repr(e)
 
     def _run(self):
         rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -184,7 +190,7 @@ class McAttacker(threading.Thread):
                     "garbage": self._garbage(real, mid + 2, rng),
                 }
                 for kind, data in sends.items():
-                    raw.sendto(_raw_udp(self.srv, self.g, data), self.g)
+                    raw.sendto(raw_udp(self.srv, self.g, data), self.g)
                     self.sent[kind] += 1
                 time.sleep(0.02)
             time.sleep(0.05)
@@ -206,7 +212,7 @@ class McAttacker(threading.Thread):
         return sum(self.sent.values())
 
 
-class TamperRelay(threading.Thread):
+class TamperRelay(_Worker):
     """A UDP relay on the unicast path (the board registers through it): the first informative
     response it forwards has a bit of its ciphertext flipped (tampered_info), and before forwarding
     the board's registration it answers it with informative responses from a non-member (nonmember:
@@ -214,7 +220,7 @@ class TamperRelay(threading.Thread):
     registered with. Everything else goes through unchanged."""
 
     def __init__(self, server, run_s=30.0):
-        super().__init__(daemon=True)
+        super().__init__()
         self.server = server
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -224,17 +230,10 @@ class TamperRelay(threading.Thread):
         self.run_s = run_s
         self.client = None
         self.sent = {"tampered_info": 0, "nonmember": 0}
-        self.error = None
         self._stop = False
 
     def stop(self):
         self._stop = True
-
-    def run(self):
-        try:
-            self._run()
-        except Exception as e:
-            self.error = repr(e)
 
     def _run(self):
         import select
