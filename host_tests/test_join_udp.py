@@ -39,7 +39,8 @@ def test_board_joins_from_discovery_and_is_counted(tmp_path):
     sport, gport = free_port(), free_port()
     grp = group_addr()
     stats = tmp_path / "server.json"
-    srv = server(sport, grp, gport, "--policy", "start", "--discovery", "--m", "1", "--wait", "1", "--every", "2",
+    # M = 32 > COUNT: Q = 0, every client answers every poll (§5.2.1), the test does not depend on a draw
+    srv = server(sport, grp, gport, "--policy", "start", "--discovery", "--m", "32", "--wait", "1", "--every", "2",
                  "--stats-json", str(stats))
     script = tmp_path / "board.py"
     script.write_text(BOARD)
