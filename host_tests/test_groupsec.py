@@ -373,3 +373,45 @@ def test_join_from_discovery_data_with_oscore(tmp_path):
     assert inforesp.parse(data).ph_req[0] == 0x05
     net.update(b"joined")
     assert c.got[-1][0] == b"joined" and c.sec.stats.verified == 1
+
+
+def test_mutated_and_random_datagrams_never_raise_never_deliver(tmp_path):
+    """Bit flips, truncations and random bytes of real protected datagrams (the informative response,
+    notifications, the cancellation) into the board's seam, unicast and multicast: GroupSec.unprotect
+    never raises (the core's guard is not what keeps it safe), nothing new is delivered, every one that
+    reaches verification is counted."""
+    import random
+    from coap.msgcore import DecodeError
+    net, obs = group_net(tmp_path, ("c1",))
+    c = net.boards["c1"]
+    for k in range(3):
+        net.update(b"u%d" % k)
+    samples = [d for s, dst, d in net.wire if s == SRV and len(d) > 4]
+    got = list(c.got)
+    rng = random.Random(11)
+    m = Msg()
+    raised = 0
+    for i in range(3000):
+        d = bytearray(rng.choice(samples))
+        kind = i % 3
+        if kind == 0:
+            for _ in range(rng.randint(1, 4)):
+                d[rng.randrange(4, len(d))] ^= 1 << rng.randrange(8)
+        elif kind == 1:
+            d = d[:rng.randrange(4, len(d))]
+        else:
+            d = d[:4 + d[0] % 16] + bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 80)))
+        try:
+            m.decode(bytes(d))
+        except DecodeError:
+            continue
+        for group in (None, GRP):
+            try:
+                r = c.sec.unprotect(m, SRV, group)
+            except Exception:
+                raised += 1
+                continue
+            if r is not None and r is not False and r is not m:
+                c.receive(bytes(d), SRV, net.now, group)  # (a verified one: only an old, replayed message)
+    assert raised == 0 and c.got == got and obs["c1"].state == client.GROUP
+    assert c.sec.rejected() > 1000
