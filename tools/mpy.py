@@ -23,13 +23,15 @@ ARCHES = {"esp32": "xtensawin", "rp2040": "armv6m", "unix": _HOST_ARCH,
           "unix32": "x86" if _HOST_ARCH in ("x64", "x86") else None}
 KEEP_PY = ("main.py", "boot.py")
 _EMITTER = re.compile(r"^[ \t]*@micropython\.(native|viper)[ \t]*(#.*)?\n", re.M)
+_PTR8 = re.compile(r"(?<!def )\bptr8\(")
 
 
 def bytecode_source(src, tmpdir):
-    """src, or a copy of it without emitter decorators (written under tmpdir) if it has any."""
+    """src, or a copy of it without emitter decorators and viper's ptr8() casts (written under tmpdir)
+    if it has any: the same Python, as bytecode."""
     with open(src) as f:
         text = f.read()
-    plain = _EMITTER.sub("", text)
+    plain = _PTR8.sub("(", _EMITTER.sub("", text))
     if plain == text:
         return src
     out = os.path.join(tmpdir, os.path.basename(src))

@@ -40,7 +40,7 @@
 import random
 
 from coap import msgcore, options, inforesp, addr, feedback, params
-from coap.compat import const, ticks_diff, ticks_add, micropython
+from coap.compat import const, ticks_diff, ticks_add  # (and the emitter names, see there)
 
 # RFC 7252 §3 message types and the two codes used here (same values as in coap.msgcore), as
 # compile-time constants: no RAM, no lookup on the hot path
@@ -71,12 +71,13 @@ _TX_SENT = const(3)     # retransmissions so far (RFC 7252 §4.2)
 _TX_DUE = const(4)      # when the next one is due
 _TX_TIMEOUT = const(5)  # the current timeout, doubled at each retransmission
 
-# Duplicate detection (RFC 7252 §4.5): a ring of _DEDUP Message IDs (Client._dm, a list of ints that
-# `in` scans in C) and, beside it, _DD_W fields per slot in Client._dd (one flat list: no per-slot object)
+# Duplicate detection (RFC 7252 §4.5): a ring of _DEDUP Message IDs (Client._dm: 16-bit big-endian in
+# a bytearray, scanned as machine words) and, beside it, _DD_W fields per slot in Client._dd (one flat
+# list: no per-slot object; an empty slot has no source)
 _DEDUP = const(16)
 _DD_SRC = const(0)      # the source (host, port)
 _DD_T = const(1)        # when it came
-_DD_REPLY = const(2)    # the empty ACK/RST type it got (a duplicate gets the same), or None
+_DD_REPLY = const(2)    # the empty ACK/RST type it got (a duplicate gets the same), or 0 (none)
 _DD_W = const(3)
 
 # Client.forgotten: (token, source) of observations cancelled with rst=True (RFC 7641 §3.6)
@@ -87,6 +88,7 @@ _FORGET_MAX = const(4)
 _HALF = const(0x800000)     # 2**23: half the 24-bit Observe space (RFC 7641 §3.4)
 _FRESH_MS = const(128000)   # after 128 s any notification is fresh (RFC 7641 §3.4)
 _MAX_AGE_DEFAULT = const(60)  # s (RFC 7252 §5.10.5)
+_MAX_AGE_CAP = const(86400)   # s: longer Max-Ages time out after a day (ticks arithmetic spans 6 days)
 
 
 def fresher(v1, t1, v2, t2):
@@ -102,8 +104,9 @@ def fresher(v1, t1, v2, t2):
 
 
 def _max_age_ms(m):
-    """RFC 7252 §5.10.5 Max-Age of a response in ms (60 s when absent)."""
-    return (m.uint(options.MAX_AGE, _MAX_AGE_DEFAULT) if m.top >= options.MAX_AGE else _MAX_AGE_DEFAULT) * 1000
+    """RFC 7252 §5.10.5 Max-Age of a response in ms (60 s when absent; at most _MAX_AGE_CAP)."""
+    ma = m.max_age
+    return (_MAX_AGE_DEFAULT if ma is None else ma if ma < _MAX_AGE_CAP else _MAX_AGE_CAP) * 1000
 
 
 class Stats:
@@ -130,7 +133,7 @@ class Observation:
     grp = None          # (GRP_ADDR, GRP_PORT) of a group observation
     ph_req = None       # rebuilt phantom registration request (§3.2 steps 2-3)
     timer = None        # due time: MRFD feedback (GROUP, PROXY) or re-registration (REG, TRAD)
-    exp = None          # GROUP, PROXY: re-register when no notification came by then (Max-Age)
+    ma = _MAX_AGE_DEFAULT  # GROUP, PROXY: Max-Age (s) of the latest notification (Client.silence_end)
     on_end = None       # on_end(observation, reason)
     proxied = False     # registered through a proxy (§8)
     retried = False     # a malformed informative response already caused one retry (§3.2)
@@ -180,8 +183,8 @@ class Client:
         self.deregs = []        # [(token, server)]: our deregistrations, their answer is expected (§3.6)
         self._m = msgcore.Msg()
         self._mid = self.rng.getrandbits(16)
-        self._dm = [-1] * _DEDUP          # ring of Message IDs ...
-        self._dd = [None, 0, None] * _DEDUP  # ... and their _DD_* fields
+        self._dm = bytearray(2 * _DEDUP)  # ring of Message IDs ...
+        self._dd = [None, 0, 0] * _DEDUP     # ... and their _DD_* fields
         self._dk = 0                      # next slot
         # the random part of a group observation's silence deadline (a fraction of the leisure, so
         # that a group does not re-register at once): drawn again after each re-registration, not
@@ -304,10 +307,23 @@ class Client:
             t = o.timer
             if t is not None and (best is None or ticks_diff(t, best) < 0):
                 best = t
-            t = o.exp
+            t = self.silence_end(o)
             if t is not None and (best is None or ticks_diff(t, best) < 0):
                 best = t
         return best
+
+    def silence_end(self, o):
+        """A group observation (GROUP, PROXY) registers again when no notification came by then (RFC
+        7641 §3.3.1, draft §3.3): the latest one's time + its Max-Age (capped by max_silence_ms) +
+        this client's share of the leisure (_spread). None in other states. (Derived when asked: a
+        notification only stores its Max-Age when it changes.)"""
+        if o.state != GROUP and o.state != PROXY:
+            return None
+        ms = (o.ma if o.ma < _MAX_AGE_CAP else _MAX_AGE_CAP) * 1000
+        cap = self.max_silence_ms
+        if cap is not None and cap < ms:
+            ms = cap
+        return ticks_add(o.t, ms + self._spread)
 
     # ---------------- timers ----------------
 
@@ -318,12 +334,11 @@ class Client:
         if self.txs:
             self._retransmit(now)
         for o in list(self.obs) if self.obs else ():
-            t = o.exp
+            t = self.silence_end(o)
             if t is not None and ticks_diff(now, t) >= 0:
                 # RFC 7641 §3.3.1 for a group observation (§3.3): the latest notification is stale
                 # and nothing newer came (server restarted or gone, link down): register again with
                 # our own token; a new informative response resumes it, a timeout ends it (on_end)
-                o.exp = None
                 o.timer = None
                 o.state = REG
                 o.src = None  # the response comes from where the registration goes (server or proxy)
@@ -437,28 +452,32 @@ class Client:
         else:
             self._response(o, m, src, now, None)  # piggybacked response
 
-    @micropython.native
-    def _duplicate(self, mid, src, now):
+    @micropython.viper  # machine words on the board: the ring scan is the hot path's (issue 15)
+    def _duplicate(self, mid: int, src, now) -> bool:
         """RFC 7252 §4.5: True if (src, mid) came within NON_LIFETIME (counted, and answered with the
         same empty ACK/RST as the first time); else remembered in the ring's next slot."""
-        dm = self._dm
+        p = ptr8(self._dm)
         dd = self._dd
-        if mid in dm:  # (a C scan of 16 ints; the rest only on a match)
-            for j in range(_DEDUP):
+        j = 0
+        while j < _DEDUP:
+            if (p[2 * j] << 8 | p[2 * j + 1]) == mid:
                 k = j * _DD_W
-                if dm[j] == mid and dd[k + _DD_SRC] == src and ticks_diff(now, dd[k + _DD_T]) < params.NON_LIFETIME:
-                    self.stats.duplicates += 1
+                if dd[k + _DD_SRC] == src and ticks_diff(now, dd[k + _DD_T]) < params.NON_LIFETIME:
+                    st = self.stats
+                    st.duplicates = int(st.duplicates) + 1
                     rep = dd[k + _DD_REPLY]
-                    if rep is not None:
+                    if rep:
                         self._send(msgcore.empty(rep, mid), src)
                     return True
-        j = self._dk
+            j += 1
+        j = int(self._dk)
         self._dk = (j + 1) % _DEDUP
-        dm[j] = mid
+        p[2 * j] = mid >> 8
+        p[2 * j + 1] = mid & 0xFF
         k = j * _DD_W
         dd[k + _DD_SRC] = src
         dd[k + _DD_T] = now
-        dd[k + _DD_REPLY] = None
+        dd[k + _DD_REPLY] = 0
         return False
 
     def _reply(self, mtype, mid, src):
@@ -486,11 +505,8 @@ class Client:
         """The observation a response belongs to (token and source, §2.3), or None (dropped; an
         unknown CON gets a Reset, as does the next NON on a token cancelled with rst=True)."""
         wrong_src = False
-        tkl = m.tkl
-        t0 = m.buf[4] if tkl else 0
         for o in self.obs:
-            tok = o.token
-            if len(tok) == tkl and (tkl == 0 or tok[0] == t0) and m.token_is(tok):
+            if m.token_is(o.token):
                 s = o.src
                 if src == (o.dest if s is None else s):
                     return o
@@ -522,7 +538,7 @@ class Client:
         state = o.state
         if state == GROUP:  # the notification hot path first
             if v is not None and code < 0x60:  # 2.xx notification (§3.3)
-                self._notify(o, m, v, now, VIA_UNICAST if group is None else VIA_GROUP, mrfd=True)
+                self._notify(o, m, v, now, VIA_UNICAST if group is None else VIA_GROUP, True)
             elif code == _UNAVAILABLE and v is None and not m.has_payload():
                 self._end(o, "group observation cancelled by the server")  # §2.5, §3.4
             elif code == _UNAVAILABLE and group is None and m.cf == options.CF_INFORMATIVE:
@@ -581,14 +597,12 @@ class Client:
         o.t = now
         state = o.state
         if state == GROUP or state == PROXY:
-            # the silence deadline: Max-Age (default 60 s; capped by max_silence_ms) plus this
-            # client's random part of the leisure (_spread)
-            ma = _max_age_ms(m)
-            cap = self.max_silence_ms
-            if cap is not None and cap < ma:
-                ma = cap
-            o.exp = ticks_add(now, ma + self._spread)
-            if mrfd and o.timer is None and m.top >= options.MRFD:
+            ma = m.max_age  # the silence deadline (silence_end) follows from o.t and o.ma
+            if ma is None:
+                ma = _MAX_AGE_DEFAULT
+            if ma != o.ma:
+                o.ma = ma
+            if mrfd and m.top >= options.MRFD and o.timer is None:
                 q = m.uint(options.MRFD)
                 if q is not None and self.respond_to(q, self.rng):
                     o.timer = ticks_add(now, feedback.delay_ms(self.leisure_ms, self.rng))

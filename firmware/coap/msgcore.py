@@ -4,7 +4,7 @@
 # object): decoding allocates nothing.
 # coap.msg is the full codec API on top of this one (more accessors, every response code): the
 # server, the tools and the tests use coap.msg; the board modules import only this (RAM).
-from coap.compat import const, micropython
+from coap.compat import const  # (and the emitter names, see there)
 
 CON = const(0)
 NON = const(1)
@@ -14,6 +14,7 @@ RST = const(3)
 GET = const(0x01)
 
 MAX_OPTS = const(24)  # options per message a Msg can hold; more -> DecodeError
+_NONE = None  # (viper stores a literal None as 0: decode() stores this object instead)
 
 
 class DecodeError(ValueError):
@@ -21,9 +22,10 @@ class DecodeError(ValueError):
 
 
 class Msg:
-    """A decoded message: header fields as ints, everything else as offsets into buf. Observe and
-    Content-Format (the fields every notification carries) are decoded in place: .observe, .cf
-    (None when absent); .top is the highest option number (0: no options)."""
+    """A decoded message: header fields as ints, everything else as offsets into buf. Observe,
+    Content-Format and Max-Age (what every notification is read for) are decoded in place: .observe,
+    .cf, .max_age (None when absent or longer than 3 bytes; a 4-byte Max-Age reads 0xFFFFFF);
+    .top is the highest option number (0: no options)."""
 
     def __init__(self, maxopts=MAX_OPTS):
         self.buf = b""
@@ -39,44 +41,50 @@ class Msg:
         self.pl = 0  # payload offset; == len(buf) when there is none
         self.observe = None
         self.cf = None
+        self.max_age = None
         self.top = 0
 
-    @micropython.native  # the board build compiles this to machine code (tools/mpy.py; issue 15)
-    def decode(self, buf):
+    @micropython.viper  # machine code on the board build (tools/mpy.py; issue 15): ptr8 reads the
+    def decode(self, buf):  # bytes in place (plain Python elsewhere, see coap.compat)
         """Parse buf (bytes, bytearray or memoryview) in place. Raises DecodeError."""
-        n = len(buf)
+        n = int(len(buf))
         if n < 4:
             raise DecodeError("shorter than the 4-byte header")
-        b = buf[0]
+        p = ptr8(buf)
+        b = p[0]
         if b >> 6 != 1:
             raise DecodeError("version is not 1")
         tkl = b & 15
         if tkl > 8:
             raise DecodeError("token length 9-15 is reserved")
-        code = buf[1]
+        code = p[1]
         i = 4 + tkl
         if i > n:
             raise DecodeError("token runs past the end")
         if code == 0 and n != 4:
             raise DecodeError("empty message (0.00) with token, options or payload")
         self.buf = buf
-        self._mv = buf if type(buf) is memoryview else None
+        if type(buf) is memoryview:
+            self._mv = buf
+        else:
+            self._mv = _NONE
         self.type = (b >> 4) & 3
         self.code = code
-        self.mid = (buf[2] << 8) | buf[3]
+        self.mid = (p[2] << 8) | p[3]
         self.tkl = tkl
         # options (RFC 7252 §3.1): delta/length nibbles, 13 -> +1 byte, 14 -> +2 bytes, 15 reserved
         onum = self.onum
         ooff = self.ooff
         olen = self.olen
-        maxk = len(onum)
-        obs = None
-        cf = None
+        maxk = int(len(onum))
+        obs = -1  # (-1: absent; machine ints on the board)
+        cf = -1
+        ma = -1
         pl = n
         num = 0
         k = 0
         while i < n:
-            b = buf[i]
+            b = p[i]
             if b == 0xFF:
                 if i + 1 == n:
                     raise DecodeError("payload marker followed by an empty payload")
@@ -91,10 +99,10 @@ class Msg:
                 if i + d - 13 >= n:
                     raise DecodeError("option delta runs past the end")
                 if d == 13:
-                    d = buf[i] + 13
+                    d = p[i] + 13
                     i += 1
                 else:
-                    d = ((buf[i] << 8) | buf[i + 1]) + 269
+                    d = ((p[i] << 8) | p[i + 1]) + 269
                     i += 2
             if ln >= 13:
                 if ln == 15:
@@ -102,48 +110,69 @@ class Msg:
                 if i + ln - 13 >= n:
                     raise DecodeError("option length runs past the end")
                 if ln == 13:
-                    ln = buf[i] + 13
+                    ln = p[i] + 13
                     i += 1
                 else:
-                    ln = ((buf[i] << 8) | buf[i + 1]) + 269
+                    ln = ((p[i] << 8) | p[i + 1]) + 269
                     i += 2
             num += d
             if i + ln > n:
                 raise DecodeError("option value runs past the end")
             if k == maxk:
-                raise DecodeError("more than %d options" % maxk)
+                raise DecodeError("more options than a Msg holds (MAX_OPTS)")
             onum[k] = num
             ooff[k] = i
             olen[k] = ln
             k += 1
-            if d and (num == 6 or num == 12):  # Observe, Content-Format: uint (the first one)
-                v = 0
-                for j in range(i, i + ln):
-                    v = (v << 8) | buf[j]
-                if num == 6:
-                    obs = v
-                else:
-                    cf = v
+            if d != 0 and (num == 6 or num == 12 or num == 14):  # Observe, Content-Format, Max-Age:
+                if ln <= 3:  # the first of each, as uint (their formats: 0-3, 0-2, 0-4 bytes)
+                    v = 0
+                    j = i
+                    while j < i + ln:
+                        v = (v << 8) | p[j]
+                        j += 1
+                    if num == 6:
+                        obs = v
+                    elif num == 12:
+                        cf = v
+                    else:
+                        ma = v
+                elif num == 14 and ln == 4:
+                    ma = 0xFFFFFF  # >= 194 days (the client caps its timers far below)
             i += ln
         if num > 0xFFFF:  # (num only grows: checked once)
             raise DecodeError("option number above 65535")
         self.nopt = k
         self.pl = pl
-        self.observe = obs
-        self.cf = cf
         self.top = num
+        if obs < 0:  # (None when absent; a longer Observe is not one, RFC 7252 §5.4.3)
+            self.observe = _NONE
+        else:
+            self.observe = obs
+        if cf < 0:
+            self.cf = _NONE
+        else:
+            self.cf = cf
+        if ma < 0:
+            self.max_age = _NONE
+        else:
+            self.max_age = ma
         return self
 
     # --- accessors (allocate only the view they return) ---
-    def token_is(self, tok):
-        """Compare the token with tok without allocating."""
-        t = self.tkl
-        if len(tok) != t:
+    @micropython.viper
+    def token_is(self, tok) -> bool:
+        """Compare the token with tok (bytes-like) without allocating."""
+        t = int(self.tkl)
+        if int(len(tok)) != t:
             return False
-        buf = self.buf
-        for k in range(t):
-            if buf[4 + k] != tok[k]:
+        p = ptr8(self.buf)
+        q = ptr8(tok)
+        k = 0
+        while k < t:
+            if p[4 + k] != q[k]:
                 return False
+            k += 1
         return True
 
     def view(self):
@@ -153,8 +182,13 @@ class Msg:
             v = self._mv = memoryview(self.buf)
         return v
 
+    @micropython.native
     def payload(self):
-        return self.view()[self.pl:]
+        """The payload: a memoryview into the datagram (valid while it is)."""
+        v = self._mv  # (view(), inline: the notification path)
+        if v is None:
+            v = self._mv = memoryview(self.buf)
+        return v[self.pl:]
 
     def has_payload(self):
         return self.pl < len(self.buf)

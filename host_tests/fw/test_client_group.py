@@ -15,7 +15,7 @@ def test_section4_informative_response_all_six_steps():
     assert ph.code == msg.GET and ph.token_is(T) and ph.uint(o.OBSERVE) == 0 and ph.path() == "/r"
     assert inforespenc.to_tim(ob.ph_req) == PH_REQ
     assert s.got == [(cborenc.dumps("1234"), 60, 10, client.VIA_GROUP)]          # steps 4-5: baseline 10
-    assert ob.value == 10 and ob.timer is None and c.next_deadline() == ob.exp   # only the Max-Age silence
+    assert ob.value == 10 and ob.timer is None and c.next_deadline() == c.silence_end(ob)   # only the Max-Age silence
     c.receive(NOTIF, SRV, 1000, GRP)
     assert s.got[-1] == (cborenc.dumps("5678"), 60, 11, client.VIA_GROUP)
     assert c.take() == [] and c.stats.delivered == 2
@@ -100,7 +100,7 @@ def test_mrfd_feedback_goes_to_the_original_destination_after_leisure():
     m = out[0][0]
     assert m.type == msg.NON and m.code == msg.GET and m.uint(o.OBSERVE) == 0 and m.path() == "/r"
     assert m.uint(o.NO_RESPONSE) == 26 and m.opt_len(o.MRFD) == 0 and m.tkl == 4 and not m.token_is(T)
-    assert c.stats.feedback == 1 and ob.timer is None and c.next_deadline() == ob.exp and len(s.got) == 2
+    assert c.stats.feedback == 1 and ob.timer is None and c.next_deadline() == c.silence_end(ob) and len(s.got) == 2
 
 
 def test_mrfd_probability_follows_q():
@@ -117,7 +117,7 @@ def test_mrfd_probability_follows_q():
 def test_mrfd_in_last_notif_is_ignored():
     last = inforespenc.to_tim(msg.encode(msg.NON, msg.CONTENT, 0, T, [(o.OBSERVE, 10), (o.MRFD, 0)], b"v"))
     c, ob, s = grouped(last=last)
-    assert ob.value == 10 and ob.timer is None and c.next_deadline() == ob.exp
+    assert ob.value == 10 and ob.timer is None and c.next_deadline() == c.silence_end(ob)
     c.tick(50000)   # past any leisure, before the Max-Age silence (60 s) re-registers
     assert c.take() == [] and c.stats.feedback == 0
 
@@ -131,7 +131,7 @@ def test_informative_response_replaces_traditional_observation():
     rr = sent(c)[0][0]  # Max-Age re-registration
     c.receive(msg.empty(msg.ACK, rr.mid), SRV, 6001)
     c.receive(info(ob.token), SRV, 6002)
-    assert ob.state == client.GROUP and ob.token == T and ob.timer is None and c.next_deadline() == ob.exp
+    assert ob.state == client.GROUP and ob.token == T and ob.timer is None and c.next_deadline() == c.silence_end(ob)
     sent(c)
     c.receive(resp(msg.CON, msg.CONTENT, 600, bytes(r.token()), 4, b"old trad"), SRV, 6003)
     out = sent(c)

@@ -107,4 +107,4 @@ def test_a_flood_of_spoofs_leaves_the_observation_and_memory_alone():
     st = c.stats
     assert st.dropped["source"] == 800 and st.dropped["token"] == 400 and st.dropped["stale"] == 400, st
     assert n[0] == 400 and st.delivered == 401 and ob.state == client.GROUP and c.groups == {GRP: 1}
-    assert c.take() == [] and len(c._dm) == 16 and len(c.forgotten) == 0   # bounded state
+    assert c.take() == [] and len(c._dm) == 32 and len(c.forgotten) == 0   # bounded state

@@ -68,9 +68,9 @@ def rewind(c, ob):
     """Before each batch: the baseline below the batch's Observe numbers, the dedup ring cleared
     (the batches replay the same Message IDs), nothing queued."""
     ob.value = 10
-    dm = c._dm
-    for k in range(len(dm)):
-        dm[k] = -1
+    dd = c._dd  # (an empty dedup slot: no source)
+    for k in range(0, len(dd), 3):
+        dd[k] = None
     if c.out:
         c.out = []
 
