@@ -20,7 +20,7 @@
 import gc
 
 from coap import client, driver, uri as _uri, addr, options
-from coap.compat import ticks_ms, ticks_diff
+from coap.compat import ticks_ms
 
 GROUP = client.VIA_GROUP
 UNICAST = client.VIA_UNICAST
@@ -82,25 +82,17 @@ class Client(driver.Driver):
         return r
 
     def join(self, source, on_notify, on_end=None, path=None, timeout_ms=30000):
-        """Appendix A.1: take part in a group observation from discovery data, with no registration.
-        source: a coap:// URI of a discovery resource (GET now, waiting up to timeout_ms), or its
-        answer, or one informative response's payload (bytes). path picks a resource when the data
-        lists several. MRFD polls are answered as usual (§5.1). Returns the Observation; raises
-        ValueError on bad data, OSError when the discovery resource does not answer 2.05."""
+        """Appendix A.1: take part in a group observation from discovery data, no registration (see
+        coap.join): source is a coap:// URI of a discovery resource (GET, waiting up to timeout_ms)
+        or its answer or one informative response's payload; path picks one resource. MRFD polls
+        are answered as usual. ValueError: bad data; OSError: the discovery resource did not answer."""
+        from coap import join
         if isinstance(source, str):
-            got = []
-            self.post(source, b"", lambda code, p, cf: got.append((code, bytes(p) if code else b"")), method=1)
-            t0 = ticks_ms()
-            while not got and ticks_diff(ticks_ms(), t0) < timeout_ms:
-                self.service(20)
-            if not got or got[0][0] != 0x45:
-                raise OSError("discovery %s: %s" % (source, "no answer" if not got or got[0][0] is None
-                                                    else "%d.%02d" % (got[0][0] >> 5, got[0][0] & 31)))
-            source = got[0][1]
-        data = _pick(source, path)
+            source = join.fetch(self, source, timeout_ms)
+        data = join.pick(source, path)
         if self.sec is not None:  # Group OSCORE: ph_req and last_notif verified first (§6.3.1)
             data = self.sec.join_data(data)
-        o = self.core.join(data, on_notify, ticks_ms(), on_end)
+        o = join.start(self.core, data, on_notify, ticks_ms(), on_end)
         self.flush()
         return o
 
@@ -113,26 +105,6 @@ class Client(driver.Driver):
         """Stop observing (traditional: deregister; group: forget, optionally RST the next one)."""
         self.core.cancel(obs, ticks_ms(), rst)
         self.flush()
-
-
-def _pick(data, path):
-    """The informative-response payload for `path` in discovery data {path: payload} (see
-    tools/server/discovery.py), or data itself when it is one informative response's map."""
-    from coap import cbor
-    m = cbor.loads(data)
-    if not isinstance(m, dict) or not m:
-        raise ValueError("discovery data is not a non-empty CBOR map")
-    if path is None:
-        for k in m:
-            if not isinstance(k, str):
-                return data  # keys 1, 2, 3: the informative response's own map
-            if len(m) > 1:
-                raise ValueError("discovery data lists %d resources: give path=" % len(m))
-            path = k
-    v = m.get(path)
-    if not isinstance(v, bytes):
-        raise ValueError("discovery data has no group observation of %s" % path)
-    return v
 
 
 def _resolve(host, port):

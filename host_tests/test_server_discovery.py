@@ -1,9 +1,9 @@
 # The server's discovery resource (draft -04 Appendix A.1, tools/server/discovery.py) on the
 # sans-I/O core with a fake clock: the CBOR map {path: informative-response payload}, filters, the
-# latest notification as last_notif, and what a board does with it (coap.client.Client.join).
+# latest notification as last_notif, and what a board does with it (coap.join.start).
 import random
 
-from coap import client, msg, inforesp, cbor
+from coap import client, msg, inforesp, cbor, join
 from coap import options as o
 from tools.proxy.sim import Server
 from tools.server.core import ServerCore, Config
@@ -61,7 +61,7 @@ def test_last_notif_is_the_latest_notification_and_a_board_joins_with_it():
     doc = get(s, "href=/r", now=30)
     c = client.Client(rng=random.Random(1), log=lambda *a: None)
     got = []
-    ob = c.join(doc["/r"], lambda p, cf, v, via: got.append((bytes(p), v)), 40)
+    ob = join.start(c, doc["/r"], lambda p, cf, v, via: got.append((bytes(p), v)), 40)
     assert ob.state == client.GROUP and c.groups == {GRP: 1} and c.take() == []
     assert got == [(b"42", mc[-1].uint(o.OBSERVE))]
     s.update("/r", "43", 50)

@@ -260,28 +260,11 @@ class Client:
                 self.forgotten.pop(0)
         self._end(o, "cancelled", quiet=True)
 
-    def reregister(self, o, now):
-        """Send o's registration again with its token: a proxy forwarding a new client's registration
-        (draft §8; RFC 7641 §4.1: the server updates its entry, it adds none). The observation goes
-        on meanwhile; the answer (an informative response, a notification) is processed as usual."""
-        if o.state != ENDED and o.state != REQ:
-            self._register(o, now)
-
     def join(self, data, cb, now, on_end=None):
-        """Appendix A.1: take part in a group observation from its data, with no registration. data:
-        an informative response's payload (ph_req, last_notif, tp_info), e.g. from a discovery
-        resource. cb gets last_notif first (§3.2 step 5). MRFD feedback (§5.1) and a re-registration
-        after silence go to SRV_ADDR:SRV_PORT with the phantom request's options. ValueError: bad data."""
-        r = inforesp.parse(data)
-        ph = msgcore.Msg(8).decode(msgcore.from_tim(r.ph_req, b""))
-        o = self._new((addr.ip_str(r.srv_addr), r.srv_port), [kv for kv in ph.items() if kv[0] != options.OBSERVE], cb)
-        o.retried = True  # bad data ends it (no registration to retry)
-        self._informative(o, msgcore.Msg().decode(msgcore.encode(_ACK, _UNAVAILABLE, 0, b"", (), data)), o.dest, now)
-        if o.state != GROUP:
-            raise ValueError(o.error or "not a group observation")
-        if on_end is not None:
-            o.on_end = on_end
-        return o
+        """Appendix A.1: take part in a group observation from its data (an informative response's
+        payload), with no registration; see coap.join.start (loaded only then)."""
+        from coap import join
+        return join.start(self, data, cb, now, on_end)
 
     def take(self):
         """What to send: [(bytes, (host, port))]; the queue is emptied."""
@@ -543,7 +526,7 @@ class Client:
                 self._end(o, "group observation cancelled by the server")  # §2.5, §3.4
             elif code == _UNAVAILABLE and group is None and m.cf == options.CF_INFORMATIVE:
                 self._untx(o)
-                self._informative(o, m, src, now)  # the answer to reregister() (a proxy, §8)
+                self._informative(o, m, src, now)  # the answer to a re-registration (a proxy's, §8)
             else:
                 self.stats.dropped["code"] += 1
             return

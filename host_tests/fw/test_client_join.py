@@ -1,6 +1,8 @@
-# Appendix A.1 on the board: joining a group observation from discovery data (no registration),
-# MRFD polls still answered (§5.1), bad data refused; and a proxy's re-registration (§8). Both runtimes.
+# Appendix A.1 on the board (coap.join): joining a group observation from discovery data (no
+# registration), MRFD polls still answered (§5.1), bad data refused; and the core's side of a proxy's
+# re-registration (§8). All runtimes.
 from coap import client, msg, inforespenc, cborenc
+from coap import join as J
 from coap import options as o
 from tu import raises
 from tu_client import Sink, mk, reg, sent, SRV, SRV_RAW, GRP, GRP_RAW, T, PH_REQ, LAST, NOTIF
@@ -15,7 +17,7 @@ def payload(**kw):
 def test_join_from_data_no_registration_then_multicast():
     c = mk()
     s = Sink()
-    ob = c.join(payload(), s, 0, s.end)
+    ob = J.start(c, payload(), s, 0, s.end)
     assert ob.state == client.GROUP and ob.token == T and c.groups == {GRP: 1}
     assert (ob.src or ob.dest) == SRV and c.take() == []                   # nothing on the wire
     assert s.got == [(cborenc.dumps("1234"), 60, 10, client.VIA_GROUP)]    # last_notif: the baseline
@@ -27,7 +29,7 @@ def test_join_from_data_no_registration_then_multicast():
 
 def test_joined_board_answers_mrfd_polls_to_the_server():
     c = mk()
-    ob = c.join(payload(), Sink(), 0)
+    ob = J.start(c, payload(), Sink(), 0)
     c.receive(msg.encode(msg.NON, msg.CONTENT, 9, T, [(o.OBSERVE, 12), (o.MRFD, 0)], b"y"), SRV, 10, GRP)
     c.tick(c.next_deadline())
     out = sent(c)
@@ -40,7 +42,7 @@ def test_joined_board_answers_mrfd_polls_to_the_server():
 
 def test_join_after_silence_registers_like_any_group_observation():
     c = mk(max_silence_ms=1000)
-    ob = c.join(payload(), Sink(), 0)
+    ob = J.start(c, payload(), Sink(), 0)
     c.tick(c.next_deadline())
     out = sent(c)
     assert len(out) == 1 and out[0][1] == SRV
@@ -52,37 +54,32 @@ def test_join_refuses_bad_data_and_leaves_nothing_behind():
     c = mk()
     for bad in (b"", b"\xa0", cborenc.dumps({1: PH_REQ, 2: LAST}), payload(grp=SRV_RAW),
                 payload(ph=b"\x45\x60"), payload(last=b"\x45"), payload(srv=b"\xa9\xfe\x01\x01")):
-        raises(ValueError, c.join, bad, Sink(), 0)
+        raises(ValueError, J.start, c, bad, Sink(), 0)
     assert c.obs == [] and c.groups == {} and c.take() == []
 
 
 def test_pick_from_discovery_data():
-    try:
-        import coapcast  # the board's app module (needs socket: not on the qemu port)
-    except ImportError:
-        from tu import skip
-        skip("no socket module on this port")
     one = payload()
-    assert coapcast._pick(one, None) is one
+    assert J.pick(one, None) is one
     doc = cborenc.dumps({"/r": one})
-    assert coapcast._pick(doc, None) == one and coapcast._pick(doc, "/r") == one
+    assert J.pick(doc, None) == one and J.pick(doc, "/r") == one
     two = cborenc.dumps({"/r": one, "/s": payload(token=b"\x01")})
-    raises(ValueError, coapcast._pick, two, None)
-    assert coapcast._pick(two, "/s") == payload(token=b"\x01")
-    raises(ValueError, coapcast._pick, two, "/t")
-    raises(ValueError, coapcast._pick, cborenc.dumps({}), None)
-    raises(ValueError, coapcast._pick, cborenc.dumps([1]), None)
+    raises(ValueError, J.pick, two, None)
+    assert J.pick(two, "/s") == payload(token=b"\x01")
+    raises(ValueError, J.pick, two, "/t")
+    raises(ValueError, J.pick, cborenc.dumps({}), None)
+    raises(ValueError, J.pick, cborenc.dumps([1]), None)
 
 
-def test_reregister_keeps_the_group_observation_going():
-    """A proxy forwards a new client's registration with reregister() (§8): notifications on T keep
-    coming meanwhile; the server's new informative response reconfigures (a new T after a restart)."""
+def test_unicast_informative_response_in_group_state_reconfigures():
+    """A proxy re-registers a group observation (§8): notifications on T keep coming meanwhile; the
+    server's new informative response (a new T after a restart) reconfigures it."""
     c = mk()
     ob, s, r = reg(c)
     c.receive(msg.encode(msg.ACK, msg.SERVICE_UNAVAILABLE, r.mid, ob.token, [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)],
                          payload()), SRV, 1)
     assert ob.state == client.GROUP and c.take() == []
-    c.reregister(ob, 2)
+    c._register(ob, 2)                                   # (what the proxy's Upstream.reregister does)
     out = sent(c)
     assert len(out) == 1 and out[0][0].type == msg.CON and out[0][0].uint(o.OBSERVE) == 0 and out[0][0].token_is(T)
     c.receive(NOTIF, SRV, 3, GRP)                       # the observation goes on meanwhile

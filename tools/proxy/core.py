@@ -71,6 +71,18 @@ def _max_age(m):
 _OFFSET_BITS = 20
 
 
+class Upstream(cc.Client):
+    """The proxy's side towards the servers: the board's client core, plus the one thing only a
+    proxy asks of it."""
+
+    def reregister(self, o, now):
+        """Send o's registration again with its token: a new client's registration forwarded (§8; RFC
+        7641 §4.1: the server updates its entry, it adds none). The observation goes on meanwhile; the
+        answer is processed as usual (in GROUP state a unicast informative response reconfigures it)."""
+        if o.state != cc.ENDED and o.state != cc.REQ:
+            self._register(o, now)
+
+
 class ProxyConfig:
     """Policies. Times in ms. next_hop: (host, port) of the next proxy towards the servers (a chain,
     §8: only the proxy adjacent to the origin joins groups), None for origin servers."""
@@ -144,7 +156,7 @@ class ProxyCore:
         self.pm = pm                # coap-pm segment handling (tools.proxy.pm), or None
         self.out = []
         self.stats = dict.fromkeys(STATS, 0)
-        self.up = cc.Client(token_len=cfg.token_len, ack_timeout_ms=cfg.ack_timeout_ms,
+        self.up = Upstream(token_len=cfg.token_len, ack_timeout_ms=cfg.ack_timeout_ms,
                             ack_random_factor=cfg.ack_random_factor, max_retransmit=cfg.max_retransmit,
                             leisure_ms=cfg.leisure_ms, rng=self.rng, log=log.warning,
                             max_silence_ms=cfg.max_silence_ms, pm=pm.upstream if pm is not None else None)
