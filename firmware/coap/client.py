@@ -87,6 +87,7 @@ _FORGET_MAX = const(4)
 
 _HALF = const(0x800000)     # 2**23: half the 24-bit Observe space (RFC 7641 §3.4)
 _FRESH_MS = const(128000)   # after 128 s any notification is fresh (RFC 7641 §3.4)
+_NONE = None  # (viper reads a literal None as 0)
 _MAX_AGE_DEFAULT = const(60)  # s (RFC 7252 §5.10.5)
 _MAX_AGE_CAP = const(86400)   # s: longer Max-Ages time out after a day (ticks arithmetic spans 6 days)
 
@@ -483,23 +484,39 @@ class Client:
                 return True
         return False
 
-    @micropython.native
+    @micropython.viper  # machine words on the board: the token compare is the hot path's (issue 15)
     def _find(self, m, src, group):
-        """The observation a response belongs to (token and source, §2.3), or None (dropped; an
-        unknown CON gets a Reset, as does the next NON on a token cancelled with rst=True)."""
+        """The observation a response belongs to (token and source, §2.3), or None (_unmatched)."""
         wrong_src = False
+        tkl = int(m.tkl)
+        p = ptr8(m.buf)
         for o in self.obs:
-            if m.token_is(o.token):
-                s = o.src
-                if src == (o.dest if s is None else s):
-                    return o
-                wrong_src = True
+            tok = o.token  # (m.token_is(tok), inline)
+            if int(len(tok)) == tkl:
+                q = ptr8(tok)
+                k = 0
+                while k < tkl and p[4 + k] == q[k]:
+                    k += 1
+                if k == tkl:
+                    s = o.src
+                    if s is _NONE:
+                        s = o.dest
+                    if src == s:
+                        return o
+                    wrong_src = True
+        self._unmatched(m, src, group, wrong_src)
+        return _NONE
+
+    def _unmatched(self, m, src, group, wrong_src):
+        """A response no observation takes: counted (wrong source, or unknown token); the answer to
+        our deregistration is expected (§3.6); an unknown CON gets a Reset, as does the next NON on a
+        token cancelled with rst=True."""
         st = self.stats
         if wrong_src:
             st.dropped["source"] += 1
-            return None
+            return
         if self.deregs and group is None and self._deregistered(m, src):
-            return None
+            return
         st.dropped["token"] += 1
         f = self.forgotten
         for k in range(len(f)):
@@ -507,11 +524,10 @@ class Client:
                 f.pop(k)
                 if m.type == _NON:
                     self._send(msgcore.empty(_RST, m.mid), src)
-                    return None
+                    return
                 break
         if m.type == _CON and group is None:
             self._reply(_RST, m.mid, src)
-        return None
 
     @micropython.native
     def _response(self, o, m, src, now, group):

@@ -29,7 +29,8 @@ class Msg:
 
     def __init__(self, maxopts=MAX_OPTS):
         self.buf = b""
-        self._mv = None  # memoryview of buf, made on first use (a decode allocates nothing)
+        self._mv = None  # a memoryview of _vb, made on first use (a decode allocates nothing)
+        self._vb = None
         self.type = 0
         self.code = 0
         self.mid = 0
@@ -64,10 +65,6 @@ class Msg:
         if code == 0 and n != 4:
             raise DecodeError("empty message (0.00) with token, options or payload")
         self.buf = buf
-        if type(buf) is memoryview:
-            self._mv = buf
-        else:
-            self._mv = _NONE
         self.type = (b >> 4) & 3
         self.code = code
         self.mid = (p[2] << 8) | p[3]
@@ -177,18 +174,15 @@ class Msg:
 
     def view(self):
         """A memoryview of the datagram (made on first use, once per decoded message)."""
-        v = self._mv
-        if v is None:
-            v = self._mv = memoryview(self.buf)
-        return v
+        b = self.buf
+        if self._vb is not b:  # (made for an earlier datagram)
+            self._mv = b if type(b) is memoryview else memoryview(b)
+            self._vb = b
+        return self._mv
 
-    @micropython.native
-    def payload(self):
+    def payload(self):  # (bytecode: there the slice object lives on the stack, native code allocates it)
         """The payload: a memoryview into the datagram (valid while it is)."""
-        v = self._mv  # (view(), inline: the notification path)
-        if v is None:
-            v = self._mv = memoryview(self.buf)
-        return v[self.pl:]
+        return memoryview(self.buf)[self.pl:]  # (not view(): called once per message, on the hot path)
 
     def has_payload(self):
         return self.pl < len(self.buf)

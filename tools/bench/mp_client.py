@@ -114,7 +114,9 @@ ROUNDS = 8
 
 def _forget_mids(c):
     """Clear the client's duplicate-detection ring (the rounds replay the same Message IDs)."""
-    c._dm = [-1] * len(c._dm)
+    dd = c._dd  # (an empty slot has no source)
+    for k in range(0, len(dd), 3):
+        dd[k] = None
 
 
 gc.collect()
