@@ -279,6 +279,18 @@ local function dissect_inforesp(tree, pinfo, r)
     end
 end
 
+-- Event = |E|L1 L0|D...| with `dbits` delay bits (pattern 0: 2, pattern 1: 3)
+local function add_event(t, vrange, ev, dbits)
+    local dmod = 2 ^ dbits
+    local e = t:add(F.pm_event, vrange, ev)
+    local valid = ev >= 4 * dmod
+    e:add(F.pm_e, vrange, valid)
+    if valid then
+        e:add(F.pm_loss, vrange, math.floor(ev / dmod) % 4)
+        e:add(F.pm_delay, vrange, ev % dmod)
+    end
+end
+
 local function add_pm(tree, r, off, len)
     -- a uint option (RFC 7252 §3.2): the value 0 is sent as an empty option
     if len > 1 then
@@ -288,30 +300,18 @@ local function add_pm(tree, r, off, len)
     local v = len == 1 and r(off, 1):uint() or 0
     local vrange = vr(r, off, len)
     local t = tree:add(F.pm, vrange, v)
-    if v >= 0x80 then
-        local ev = v % 64
+    local b6 = math.floor(v / 64) % 2
+    if v >= 0x80 then           -- pattern 1: |1|C|Event(6)|
         t:add(F.pm_pattern, vrange, 1)
-        t:add(F.pm_c, vrange, math.floor(v / 64) % 2)
-        local e = t:add(F.pm_event, vrange, ev)
-        e:add(F.pm_e, vrange, ev >= 32)
-        if ev >= 32 then
-            e:add(F.pm_loss, vrange, math.floor(ev / 8) % 4)
-            e:add(F.pm_delay, vrange, ev % 8)
-        end
-        t:append_text(string.format(" (pattern 1, C=%d, Event=0x%02x)", math.floor(v / 64) % 2, ev))
-    else
-        local ev = v % 32
+        t:add(F.pm_c, vrange, b6)
+        add_event(t, vrange, v % 64, 3)
+        t:append_text(string.format(" (pattern 1, C=%d, Event=0x%02x)", b6, v % 64))
+    else                        -- pattern 0: |0|Q|S|Event(5)|
         t:add(F.pm_pattern, vrange, 0)
-        t:add(F.pm_q, vrange, math.floor(v / 64) % 2)
+        t:add(F.pm_q, vrange, b6)
         t:add(F.pm_s, vrange, math.floor(v / 32) % 2)
-        local e = t:add(F.pm_event, vrange, ev)
-        e:add(F.pm_e, vrange, ev >= 16)
-        if ev >= 16 then
-            e:add(F.pm_loss, vrange, math.floor(ev / 4) % 4)
-            e:add(F.pm_delay, vrange, ev % 4)
-        end
-        t:append_text(string.format(" (pattern 0, Q=%d, S=%d, Event=0x%02x)", math.floor(v / 64) % 2,
-                                    math.floor(v / 32) % 2, ev))
+        add_event(t, vrange, v % 32, 2)
+        t:append_text(string.format(" (pattern 0, Q=%d, S=%d, Event=0x%02x)", b6, math.floor(v / 32) % 2, v % 32))
     end
 end
 
