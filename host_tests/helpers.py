@@ -49,3 +49,43 @@ def run_make(*args, timeout=300):
     p = subprocess.run(["make", "-s", "--no-print-directory"] + list(args), cwd=ROOT, capture_output=True,
                        text=True, timeout=timeout, env=env)
     return p.returncode, [ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip() and not _MAKE_SAYS.match(ln)]
+
+
+# aiocoap as the peer (the interop tests; aiocoap is imported by the tests that use these, not here)
+
+def aiocoap_out(m, mtype, mid, token):
+    """Set what aiocoap's transport would (type, MID, token) on an aiocoap Message and encode it."""
+    m.mtype, m.mid, m.token = mtype, mid, token
+    return m.encode()
+
+
+def aiocoap_in(data):
+    """An aiocoap Message decoded from received bytes."""
+    import aiocoap
+    from aiocoap.message import Direction
+    m = aiocoap.Message.decode(data)
+    m.direction = Direction.INCOMING
+    return m
+
+
+def aiocoap_msg(**kw):
+    """An aiocoap Message to send."""
+    import aiocoap
+    from aiocoap.message import Direction
+    m = aiocoap.Message(**kw)
+    m.direction = Direction.OUTGOING
+    return m
+
+
+def aiocoap_group(alg, gid, secret, salt, me, priv, creds):
+    """aiocoap's SimpleGroupContext (AES-CCM-16-64-128, SHA-256, ECDH-SS) for member `me` of group `gid`:
+    `priv` its private key as our key files hold it (Ed25519 seed, P-256 d), `creds` every member's credential."""
+    import aiocoap.oscore as ao
+    from coap import cose
+    if alg == cose.ES256:
+        from cryptography.hazmat.primitives.asymmetric import ec
+        priv = ec.derive_private_key(int.from_bytes(priv, "big"), ec.SECP256R1())
+    sig = ao.Ed25519() if alg == cose.EDDSA else ao.ECDSA_SHA256_P256()
+    ccm = ao.algorithms["AES-CCM-16-64-128"]
+    return ao.SimpleGroupContext(ccm, ao.hashfunctions["sha256"], sig, ccm, ao.EcdhSsHkdf256(), gid, secret, salt,
+                                 me, priv, creds[me], {k: v for k, v in creds.items() if k != me}, None)

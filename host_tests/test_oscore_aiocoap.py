@@ -17,12 +17,12 @@ import pytest
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="aiocoap")
 import aiocoap  # noqa: E402
 import aiocoap.oscore as ao  # noqa: E402
-from aiocoap.message import Direction  # noqa: E402
 
 from coap import cbor, cborenc, cose, msg, oscore, oscoreserver, grouposcore  # noqa: E402
 from coap.msgcore import Msg  # noqa: E402
 from tools.oscore_group import GroupSender, crypto_verifier, signer  # noqa: E402
 from tools import oscore_keys  # noqa: E402
+from helpers import aiocoap_group, aiocoap_in, aiocoap_msg, aiocoap_out  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GID = bytes.fromhex("57ab2e")            # draft -04 §7: "myGroup", kid context 0x57ab2e
@@ -32,26 +32,15 @@ SALT = bytes.fromhex("9e7ca92223786340")
 # fixed signing keys for reproducible golden values: RFC 8032 §7.1 TEST 1 secret key; a P-256 d
 PRIV = {cose.EDDSA: bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"),
         cose.ES256: bytes.fromhex("fea2190084748436543c5ec8e329d2afbd7068054f595ca1f987b9e43e2205e6")}
-AALG = {cose.EDDSA: ao.Ed25519(), cose.ES256: ao.ECDSA_SHA256_P256()}
 
 
 def _cred(alg, priv):
     return oscore_keys.credential(alg, priv)
 
 
-def _apriv(alg, priv):
-    if alg == cose.EDDSA:
-        return priv
-    from cryptography.hazmat.primitives.asymmetric import ec
-    return ec.derive_private_key(int.from_bytes(priv, "big"), ec.SECP256R1())
-
-
 def a_group(alg, me, creds, privs):
     """aiocoap SimpleGroupContext for member `me` of the test group."""
-    ccm = ao.algorithms["AES-CCM-16-64-128"]
-    return ao.SimpleGroupContext(ccm, ao.hashfunctions["sha256"], AALG[alg], ccm, ao.EcdhSsHkdf256(), GID, SECRET,
-                                 SALT, me, _apriv(alg, privs[me]), creds[me],
-                                 {k: v for k, v in creds.items() if k != me}, None)
+    return aiocoap_group(alg, GID, SECRET, SALT, me, privs[me], creds)
 
 
 def _keys(alg):
@@ -70,24 +59,6 @@ def srv_sender(alg, privs, creds, seq=0):
                        members=creds, alg_signature=alg, alg_pairwise_key_agreement=-27)
 
 
-def _aout(m, mtype, mid, token):
-    """Set what aiocoap's transport would (type, MID, token) and encode."""
-    m.mtype, m.mid, m.token = mtype, mid, token
-    return m.encode()
-
-
-def _ain(data):
-    m = aiocoap.Message.decode(data)
-    m.direction = Direction.INCOMING
-    return m
-
-
-def _amsg(**kw):
-    m = aiocoap.Message(**kw)
-    m.direction = Direction.OUTGOING
-    return m
-
-
 PHANTOM = msg.encode(msg.NON, msg.GET, 0, b"\x7b", [(6, 0), (11, "r")])
 NOTIF = msg.encode(msg.NON, msg.CONTENT, 0x0102, b"\x7b", [(6, 11), (12, 60)], b"\x645678")
 
@@ -98,8 +69,8 @@ def test_group_aiocoap_protects_board_verifies(alg):
     privs, creds = _keys(alg)
     srv = a_group(alg, SRV, creds, privs)
     srv.sender_sequence_number = 501
-    outer, rid = srv.protect(_amsg(code=aiocoap.GET, observe=0, uri_path=["r"]))
-    ph = _aout(outer, aiocoap.NON, 0, b"\x7b")
+    outer, rid = srv.protect(aiocoap_msg(code=aiocoap.GET, observe=0, uri_path=["r"]))
+    ph = aiocoap_out(outer, aiocoap.NON, 0, b"\x7b")
     board = board_group(alg, creds)
     got = board.unprotect_request(Msg().decode(ph), replay=False)  # draft -04 §6.3.1: no replay check
     assert got is not None, board.stats.last
@@ -108,8 +79,8 @@ def test_group_aiocoap_protects_board_verifies(alg):
     assert board.recipients[SRV].window is None  # no replay window made, none updated
     notifs = []
     for obs, payload in ((11, b"\x645678"), (12, b"\x646789")):
-        o, _ = srv.protect(_amsg(code=aiocoap.CONTENT, observe=obs, content_format=60, payload=payload), rid)
-        notifs.append(_aout(o, aiocoap.NON, 0x0102, b"\x7b"))
+        o, _ = srv.protect(aiocoap_msg(code=aiocoap.CONTENT, observe=obs, content_format=60, payload=payload), rid)
+        notifs.append(aiocoap_out(o, aiocoap.NON, 0x0102, b"\x7b"))
     for n, obs in zip(notifs, (11, 12)):
         p = board.unprotect_response(Msg().decode(n), b)
         assert p is not None, board.stats.last
@@ -126,14 +97,14 @@ def test_group_coapcast_protects_aiocoap_verifies(alg):
     s = srv_sender(alg, privs, creds, seq=501)
     ph, b = s.protect_request(PHANTOM)
     member = a_group(alg, C2, creds, privs)
-    m = _ain(ph)
+    m = aiocoap_in(ph)
     sc = member.get_oscore_context_for(ao.verify_start(m))
     um, rid = sc.unprotect(m)
     assert um.code == aiocoap.GET and um.opt.observe == 0 and um.opt.uri_path == ("r",)
     assert (rid.kid, rid.partial_iv) == (SRV, b"\x01\xf5")
     for k in range(3):
         n = s.protect_response(NOTIF, b)
-        m2 = _ain(n)
+        m2 = aiocoap_in(n)
         aspect = member.context_from_response(ao.verify_start(m2))
         um2, _ = aspect.unprotect(m2, ao.RequestIdentifiers(SRV, b.piv, False, aiocoap.FETCH))
         assert um2.code == aiocoap.CONTENT and um2.payload == b"\x645678" and um2.opt.content_format == 60
@@ -169,17 +140,17 @@ REG = msg.encode(msg.CON, msg.GET, 0x1234, b"\x4a\x01", [(3, "srv.example"), (6,
 def test_oscore_aiocoap_client_coapcast_server():
     cli = a_oscore(C1, b"\x03", seq=101)        # draft §7: C_1 kid 1, SN 101; S kid 3, SN 301
     srv = oscoreserver.Context(SECRET, b"\x03", C1, master_salt=SALT, seq=301)
-    outer, rid = cli.protect(_amsg(code=aiocoap.GET, observe=0, uri_path=["r"], uri_host="srv.example"))
-    req = _aout(outer, aiocoap.CON, 0x1234, b"\x4a\x01")
+    outer, rid = cli.protect(aiocoap_msg(code=aiocoap.GET, observe=0, uri_path=["r"], uri_host="srv.example"))
+    req = aiocoap_out(outer, aiocoap.CON, 0x1234, b"\x4a\x01")
     plain, b = srv.unprotect_request(Msg().decode(req))
     assert plain == REG and b.piv == b"\x65"
     # first response reuses the request's nonce; then notifications with fresh Partial IVs
     r1 = srv.protect_response(msg.encode(msg.ACK, 0x45, 0x1234, b"\x4a\x01", [(6, 1)], b"one"), b)
-    um, _ = cli.unprotect(_ain(r1), rid)
+    um, _ = cli.unprotect(aiocoap_in(r1), rid)
     assert um.code == aiocoap.CONTENT and um.payload == b"one"
     for k in range(2):
         r = srv.protect_response(msg.encode(msg.CON, 0x45, 0x2000 + k, b"\x4a\x01", [(6, 2 + k)], b"n%d" % k), b)
-        um, _ = cli.unprotect(_ain(r), rid)
+        um, _ = cli.unprotect(aiocoap_in(r), rid)
         assert um.payload == b"n%d" % k and um.opt.observe == 301 + k
     assert srv.seq == 303
 
@@ -188,14 +159,14 @@ def test_oscore_coapcast_client_aiocoap_server():
     cli = oscore.Context(SECRET, C1, b"\x03", master_salt=SALT, seq=101)
     srv = a_oscore(b"\x03", C1, seq=301)
     req, b = cli.protect_request(REG)
-    um, rid = srv.unprotect(_ain(req))
+    um, rid = srv.unprotect(aiocoap_in(req))
     assert um.code == aiocoap.GET and um.opt.observe == 0 and um.opt.uri_path == ("r",)
-    assert _ain(req).opt.uri_host == "srv.example" and um.opt.uri_host is None  # class U: outer only
-    o1, _ = srv.protect(_amsg(code=aiocoap.CONTENT, observe=0, payload=b"first"), rid)
-    p1 = cli.unprotect_response(Msg().decode(_aout(o1, aiocoap.ACK, 0x1234, b"\x4a\x01")), b)
+    assert aiocoap_in(req).opt.uri_host == "srv.example" and um.opt.uri_host is None  # class U: outer only
+    o1, _ = srv.protect(aiocoap_msg(code=aiocoap.CONTENT, observe=0, payload=b"first"), rid)
+    p1 = cli.unprotect_response(Msg().decode(aiocoap_out(o1, aiocoap.ACK, 0x1234, b"\x4a\x01")), b)
     assert msg.decode(p1).code == msg.CONTENT and bytes(msg.decode(p1).payload()) == b"first"
-    o2, _ = srv.protect(_amsg(code=aiocoap.CONTENT, observe=0, payload=b"second"), rid)  # fresh PIV now
-    d2 = _aout(o2, aiocoap.CON, 0x99, b"\x4a\x01")
+    o2, _ = srv.protect(aiocoap_msg(code=aiocoap.CONTENT, observe=0, payload=b"second"), rid)  # fresh PIV now
+    d2 = aiocoap_out(o2, aiocoap.CON, 0x99, b"\x4a\x01")
     p2 = cli.unprotect_response(Msg().decode(d2), b)
     assert bytes(msg.decode(p2).payload()) == b"second" and b.notif == 301
     assert cli.unprotect_response(Msg().decode(d2), b) is None and cli.stats.replay == 1
@@ -228,10 +199,10 @@ def golden(alg):
     try:
         srv = a_group(alg, SRV, creds, privs)
         srv.sender_sequence_number = 501
-        outer, rid = srv.protect(_amsg(code=aiocoap.GET, observe=0, uri_path=["r"]))
-        ph = _aout(outer, aiocoap.NON, 0, b"\x7b")
-        o, _ = srv.protect(_amsg(code=aiocoap.CONTENT, observe=11, content_format=60, payload=b"\x645678"), rid)
-        n = _aout(o, aiocoap.NON, 0x0102, b"\x7b")
+        outer, rid = srv.protect(aiocoap_msg(code=aiocoap.GET, observe=0, uri_path=["r"]))
+        ph = aiocoap_out(outer, aiocoap.NON, 0, b"\x7b")
+        o, _ = srv.protect(aiocoap_msg(code=aiocoap.CONTENT, observe=11, content_format=60, payload=b"\x645678"), rid)
+        n = aiocoap_out(o, aiocoap.NON, 0x0102, b"\x7b")
     finally:
         lg.removeHandler(h)
         lg.setLevel(old)
@@ -281,10 +252,10 @@ def test_pinned_golden_values_are_still_aiocoaps():
     # ES256 signatures are randomized: aiocoap must still verify the pinned messages
     member = a_group(cose.ES256, C1, {SRV: G.ES256["cred"], C1: _cred(cose.ES256, PRIV[cose.ES256])},
                      {C1: PRIV[cose.ES256]})
-    m = _ain(G.ES256["phantom"])
+    m = aiocoap_in(G.ES256["phantom"])
     um, _ = member.get_oscore_context_for(ao.verify_start(m)).unprotect(m)
     assert um.opt.uri_path == ("r",)
-    m2 = _ain(G.ES256["notif"])
+    m2 = aiocoap_in(G.ES256["notif"])
     um2, _ = member.context_from_response(ao.verify_start(m2)).unprotect(
         m2, ao.RequestIdentifiers(SRV, b"\x01\xf5", False, aiocoap.FETCH))
     assert um2.payload == b"\x645678"

@@ -18,16 +18,14 @@ import pytest
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="aiocoap")
 import aiocoap  # noqa: E402
 import aiocoap.oscore as ao  # noqa: E402
-from aiocoap.message import Direction  # noqa: E402
 
-from coap import cose  # noqa: E402
 from tools import oscore_keys  # noqa: E402
 from tools.soak import Server, GROUP  # noqa: E402
 from tools.soak.oscore import keys, start_board, OscoreBoardLog  # noqa: E402
 from tools.util import free_port  # noqa: E402
+from helpers import aiocoap_group, aiocoap_in, aiocoap_msg, aiocoap_out  # noqa: E402
 
 CCM = ao.algorithms["AES-CCM-16-64-128"]
-AALG = {cose.EDDSA: ao.Ed25519(), cose.ES256: ao.ECDSA_SHA256_P256()}
 
 
 class _Pair(ao.CanProtect, ao.CanUnprotect, ao.SecurityContextUtils):
@@ -52,33 +50,8 @@ def a_pair(p, seq=0):
 def a_group(kf):
     """aiocoap's SimpleGroupContext for the member whose key file this is."""
     g = kf["group"]
-    alg = g["alg_signature"]
-    priv = g["private_key"]
-    if alg == cose.ES256:
-        from cryptography.hazmat.primitives.asymmetric import ec
-        priv = ec.derive_private_key(int.from_bytes(priv, "big"), ec.SECP256R1())
-    creds = {k: v["cred"] for k, v in g["members"].items()}
-    me = g["sender_id"]
-    return ao.SimpleGroupContext(CCM, ao.hashfunctions["sha256"], AALG[alg], CCM, ao.EcdhSsHkdf256(), g["gid"],
-                                 g["master_secret"], g.get("master_salt") or b"", me, priv, creds[me],
-                                 {k: v for k, v in creds.items() if k != me}, None)
-
-
-def _out(m, mtype, mid, token):
-    m.mtype, m.mid, m.token = mtype, mid, token
-    return m.encode()
-
-
-def _in(data):
-    m = aiocoap.Message.decode(data)
-    m.direction = Direction.INCOMING
-    return m
-
-
-def _msg(**kw):
-    m = aiocoap.Message(**kw)
-    m.direction = Direction.OUTGOING
-    return m
+    return aiocoap_group(g["alg_signature"], g["gid"], g["master_secret"], g.get("master_salt") or b"",
+                         g["sender_id"], g["private_key"], {k: v["cred"] for k, v in g["members"].items()})
 
 
 def _rebuild(tim, token, mtype=aiocoap.NON):
@@ -99,16 +72,16 @@ def test_aiocoap_member_verifies_our_multicast_notifications(tmp_path, alg):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", 0))
         s.settimeout(5)
-        outer, rid = pair.protect(_msg(code=aiocoap.GET, observe=0, uri_path=["r"]))
-        s.sendto(_out(outer, aiocoap.CON, 0x4242, b"\x4a\x01"), ("127.0.0.1", srv.port))
+        outer, rid = pair.protect(aiocoap_msg(code=aiocoap.GET, observe=0, uri_path=["r"]))
+        s.sendto(aiocoap_out(outer, aiocoap.CON, 0x4242, b"\x4a\x01"), ("127.0.0.1", srv.port))
         info = None
         while info is None:   # the empty ACK, then the CON informative response
             data, src = s.recvfrom(2048)
-            m = _in(data)
+            m = aiocoap_in(data)
             if m.code == aiocoap.EMPTY:
                 continue
             assert m.mtype == aiocoap.CON and m.token == b"\x4a\x01" and m.opt.object_security is not None
-            s.sendto(_out(_msg(code=aiocoap.EMPTY), aiocoap.ACK, m.mid, b""), src)
+            s.sendto(aiocoap_out(aiocoap_msg(code=aiocoap.EMPTY), aiocoap.ACK, m.mid, b""), src)
             info, _ = pair.unprotect(m, rid)
         assert info.code == aiocoap.SERVICE_UNAVAILABLE and info.opt.content_format == 65000
         pl = cbor2.loads(info.payload)
@@ -119,7 +92,7 @@ def test_aiocoap_member_verifies_our_multicast_notifications(tmp_path, alg):
         assert tp[0] == 1 and tp[2] == ipaddress.IPv4Address("127.0.0.1") and tp[3] == srv.port
         grp = (str(tp[4]), tp[5] if len(tp) > 5 else 5683)
         # §6.3.1: the phantom request and last_notif, verified by aiocoap
-        ph = _in(_rebuild(pl[1], T))
+        ph = aiocoap_in(_rebuild(pl[1], T))
         assert ph.code == aiocoap.FETCH
         sc = member.get_oscore_context_for(ao.verify_start(ph))
         uph, prid = sc.unprotect(ph)
@@ -128,7 +101,7 @@ def test_aiocoap_member_verifies_our_multicast_notifications(tmp_path, alg):
         req = ao.RequestIdentifiers(srv_kid, prid.partial_iv, False, aiocoap.FETCH)
 
         def verify(data):
-            m = _in(data)
+            m = aiocoap_in(data)
             return member.context_from_response(ao.verify_start(m)).unprotect(m, req)[0]
         last = verify(_rebuild(pl[2], T))
         assert last.code == aiocoap.CONTENT and last.payload.isdigit()
@@ -141,7 +114,7 @@ def test_aiocoap_member_verifies_our_multicast_notifications(tmp_path, alg):
         got = []
         while len(got) < 5:
             data, src = rx.recvfrom(2048)
-            m = _in(data)
+            m = aiocoap_in(data)
             if src != ("127.0.0.1", srv.port) or m.token != T:
                 continue
             assert m.mtype == aiocoap.NON and m.code == aiocoap.CONTENT and m.opt.content_format is None
@@ -171,26 +144,26 @@ def test_board_verifies_aiocoap_protected_notifications(tmp_path):
     try:
         while True:   # the board's protected registration, verified by aiocoap
             data, bsrc = s.recvfrom(2048)
-            reg = _in(data)
+            reg = aiocoap_in(data)
             if reg.code == aiocoap.FETCH:
                 break
         ureg, rid = pair.unprotect(reg)
         assert ureg.code == aiocoap.GET and ureg.opt.observe == 0 and ureg.opt.uri_path == ("r",)
-        s.sendto(_out(_msg(code=aiocoap.EMPTY), aiocoap.ACK, reg.mid, b""), bsrc)
+        s.sendto(aiocoap_out(aiocoap_msg(code=aiocoap.EMPTY), aiocoap.ACK, reg.mid, b""), bsrc)
         T = b"\x7b\x7b"
-        ph, prid = gsrv.protect(_msg(code=aiocoap.GET, observe=0, uri_path=["r"]))
-        ph_b = _out(ph, aiocoap.NON, 0, T)
+        ph, prid = gsrv.protect(aiocoap_msg(code=aiocoap.GET, observe=0, uri_path=["r"]))
+        ph_b = aiocoap_out(ph, aiocoap.NON, 0, T)
         notif = 0
 
         def notification(k):
-            o, _ = gsrv.protect(_msg(code=aiocoap.CONTENT, observe=k, content_format=0, payload=b"%d" % k), prid)
-            return _out(o, aiocoap.NON, 0x100 + k, T)
+            o, _ = gsrv.protect(aiocoap_msg(code=aiocoap.CONTENT, observe=k, content_format=0, payload=b"%d" % k), prid)
+            return aiocoap_out(o, aiocoap.NON, 0x100 + k, T)
         last_b = notification(notif)
         tp = [1, T, cbor2.CBORTag(260, bytes([127, 0, 0, 1])), port, cbor2.CBORTag(260, socket.inet_aton(GROUP)), gport]
         payload = cbor2.dumps({1: ph_b[1:2] + ph_b[4 + len(T):], 2: last_b[1:2] + last_b[4 + len(T):], 3: tp,
                                4: "coap://gm.invalid/ace-group/myGroup", 5: "myGroup"})
-        inf, _ = pair.protect(_msg(code=aiocoap.SERVICE_UNAVAILABLE, content_format=65000, payload=payload), rid)
-        s.sendto(_out(inf, aiocoap.CON, 0x5151, reg.token), bsrc)
+        inf, _ = pair.protect(aiocoap_msg(code=aiocoap.SERVICE_UNAVAILABLE, content_format=65000, payload=payload), rid)
+        s.sendto(aiocoap_out(inf, aiocoap.CON, 0x5151, reg.token), bsrc)
         time.sleep(1.0)
         for k in range(1, 6):
             s.sendto(notification(k), (GROUP, gport))
