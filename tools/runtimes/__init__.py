@@ -4,6 +4,7 @@
   unix32f_bin()     the same with the firmware frozen (build.sh unix32f: make bench builds it)
   m0_elf()          build/runtimes/m0/firmware.elf: Cortex-M0 (armv6m), Pico W heap (None if not built)
   missing(name)     why "unix32" or "m0" cannot run here (None when it can): the text of a skip
+  refresh(name)     rebuild "m0" (or "unix32f") if its frozen files changed, once per process
   M0(icount=False)  a Cortex-M0 under qemu-system-arm, driven over its serial pty with mpremote's raw
                     REPL: .exec(code, timeout) -> (stdout, stderr text), .reset(), .close();
                     icount=True: `-icount shift=0`, one guest instruction per virtual ns, so
@@ -27,6 +28,22 @@ QEMU_ARGS = ["-machine", "microbit", "-global", "nrf51-soc.flash-size=1048576",
              "-serial", "pty"]
 INSNS_PER_CPU_TICK = 62.5  # -icount shift=0: 1 instruction per ns; ticks_cpu() counts at 16 MHz
 _BUILD = "make setup (tools/runtimes/build.sh)"
+
+
+_fresh = set()
+
+
+def refresh(name):
+    """Bring a runtime up to date once per process (build.sh NAME: quick when nothing changed). The M0
+    firmware has the firmware and the tests frozen: it is rebuilt when they change. Returns None, or
+    the build's output when it failed."""
+    if name in _fresh:
+        return None
+    p = subprocess.run(["bash", os.path.join(HERE, "build.sh"), name], capture_output=True, text=True)
+    if p.returncode:
+        return p.stdout + p.stderr
+    _fresh.add(name)
+    return None
 
 
 def unix32_bin():
@@ -87,6 +104,9 @@ class M0:
         why = missing("m0")
         if why:
             raise M0Error(why)
+        failed = refresh("m0")
+        if failed:
+            raise M0Error("tools/runtimes/build.sh m0 failed:\n" + failed[-3000:])
         args = [QEMU] + QEMU_ARGS + (["-icount", "shift=0"] if self.icount else []) + ["-kernel", m0_elf()]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)

@@ -28,6 +28,7 @@ M0_HEAP=196608            # a Pico W's free heap (RPI_PICO_W: about 190-200 KiB)
 JOBS=${JOBS:-2}
 
 say() { echo "runtimes: $*"; }
+first() { [ -e "$1" ] || say "$2"; }  # a first build is announced; a rebuild (new frozen files) is quiet
 give_up() {
   echo "!!! WARNING: $* -- the 32-bit unix port and the Cortex-M0 (QEMU) runtimes are NOT built:" \
        "their tests SKIP and make bench omits their figures !!!" >&2
@@ -108,7 +109,7 @@ MPYCROSS=(MICROPY_MPYCROSS="$SRC/mpy-cross/build/mpy-cross" MICROPY_MPYCROSS_DEP
 unix32() {
   local k; k=$(key "$HERE/manifest_unix32.py")
   [ -x "$OUT/unix32/micropython" ] && [ "$(cat "$OUT/unix32/.key" 2>/dev/null)" = "$k" ] && return 0
-  say "building the 32-bit unix port"
+  first "$OUT/unix32/micropython" "building the 32-bit unix port"
   make -C "$SRC/ports/unix" -j"$JOBS" -s VARIANT=standard MICROPY_FORCE_32BIT=1 \
     MICROPY_PY_FFI=0 MICROPY_PY_SSL=0 MICROPY_SSL_MBEDTLS=0 MICROPY_SSL_AXTLS=0 MICROPY_PY_BTREE=0 \
     MICROPY_VFS_FAT=0 MICROPY_VFS_LFS1=0 MICROPY_VFS_LFS2=0 \
@@ -122,7 +123,7 @@ unix32() {
 unix32f() {  # for make bench: the same port with the firmware frozen, as a board firmware build has it
   local k; k=$(key "$HERE/manifest_unix32.py" "$HERE/manifest_unix32_frozen.py" "$ROOT/firmware" "$ROOT/boards/unix")
   [ -x "$OUT/unix32f/micropython" ] && [ "$(cat "$OUT/unix32f/.key" 2>/dev/null)" = "$k" ] && return 0
-  say "building the 32-bit unix port with the firmware frozen"
+  first "$OUT/unix32f/micropython" "building the 32-bit unix port with the firmware frozen"
   make -C "$SRC/ports/unix" -j"$JOBS" -s VARIANT=standard BUILD=build-frozen MICROPY_FORCE_32BIT=1 \
     MICROPY_PY_FFI=0 MICROPY_PY_SSL=0 MICROPY_SSL_MBEDTLS=0 MICROPY_SSL_AXTLS=0 MICROPY_PY_BTREE=0 \
     MICROPY_VFS_FAT=0 MICROPY_VFS_LFS1=0 MICROPY_VFS_LFS2=0 MPY_CROSS_FLAGS=-march=x86 MICROPY_MANIFEST_COAPCAST="$ROOT" \
@@ -138,7 +139,7 @@ m0() {
   local k; k=$(key "$HERE/manifest_m0.py" "$ROOT/firmware" "$ROOT/host_tests/fw" "$ROOT/host_tests/mprun.py" \
     "$ROOT/tools/__init__.py" "$ROOT/tools/rng.py")
   [ -f "$OUT/m0/firmware.elf" ] && [ "$(cat "$OUT/m0/.key" 2>/dev/null)" = "$k" ] && return 0
-  say "building the Cortex-M0 (qemu, nRF51) firmware"
+  first "$OUT/m0/firmware.elf" "building the Cortex-M0 (qemu, nRF51) firmware"
   make -C "$SRC/ports/qemu" -j"$JOBS" -s BOARD=MICROBIT MICROPY_HEAP_SIZE=$M0_HEAP \
     CFLAGS_EXTRA="-DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0 -DMICROPY_EMIT_INLINE_THUMB=1" \
     MPY_CROSS_FLAGS=-march=armv6m MICROPY_MANIFEST_COAPCAST="$ROOT" \
