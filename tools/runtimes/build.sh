@@ -136,6 +136,8 @@ unix32f() {  # for make bench: the same port with the firmware frozen, as a boar
 }
 
 m0() {
+  # make setup (no arguments) builds it once; the tests and benches refresh it (tools.runtimes.refresh)
+  [ "$SETUP" = 1 ] && [ -f "$OUT/m0/firmware.elf" ] && return 0
   local k; k=$(key "$HERE/manifest_m0.py" "$ROOT/firmware" "$ROOT/host_tests/fw" "$ROOT/host_tests/mprun.py" \
     "$ROOT/tools/__init__.py" "$ROOT/tools/rng.py")
   [ -f "$OUT/m0/firmware.elf" ] && [ "$(cat "$OUT/m0/.key" 2>/dev/null)" = "$k" ] && return 0
@@ -154,7 +156,8 @@ mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9   # one build at a time (make test and make bench may start together)
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(unix32 m0)
+SETUP=0
+[ ${#targets[@]} -eq 0 ] && targets=(unix32 m0) && SETUP=1
 need=0
 for t in "${targets[@]}"; do
   case $t in
