@@ -187,6 +187,7 @@ class Msg:
     def has_payload(self):
         return self.pl < len(self.buf)
 
+    @micropython.native
     def find(self, num):
         """Index of the first option num, or -1."""
         onum = self.onum
@@ -197,6 +198,7 @@ class Msg:
                 break
         return -1
 
+    @micropython.native
     def uint(self, num, default=None):
         """Value of a uint option, or default when absent (no allocation for small ints)."""
         k = self.find(num)
