@@ -6,7 +6,7 @@ import sys
 from helpers import micropython_bin, micropython_env
 
 SECURITY = ("coap.hkdf", "coap.ccm", "coap.cose", "coap.oscore", "coap.oscoreserver", "coap.grouposcore",
-            "coap.sigverify", "coap.cborenc", "cryptolib")
+            "coap.sigverify", "coap.cborenc", "coap.ticket", "cryptolib")
 CODE = "import sys, coap.client, coapcast\nprint(sorted(m for m in %r if m in sys.modules))" % (SECURITY,)
 
 

@@ -208,7 +208,7 @@ def test_slow_upstream_gets_empty_ack_then_separate_response():
     ([(o.PROXY_SCHEME, "coap")], msg.BAD_REQUEST, "bad_request"),
     ([(o.PROXY_URI, URI), (65010, b"x")], 0xA2, "unsafe_option"),
     ([(o.PROXY_URI, URI), (HOP_LIMIT, 1)], 0xA8, "hop_limit"),
-    ([(o.PROXY_URI, URI), (o.LTMR, b"\x86\x01")], 0xA2, "ltmr"),
+    ([(o.PROXY_URI, URI), (o.LTMR, b"\x86\x01")], 0x82, "ltmr_refused"),  # malformed tp_info (§9.1)
     ([(o.PROXY_URI, b"\xff\xfe")], msg.BAD_REQUEST, "bad_request"),
 ])
 def test_refused_requests_get_one_clear_answer(opts, code, counter):

@@ -26,6 +26,10 @@
 #     o.gv  the outcome of verifying an informative response, until the core takes it: (its protected
 #           ph_req, why it failed) or (protected ph_req, plain ph_req, plain last_notif, binding)
 #     o.ph_prot  behind a proxy (§8): ph_req as it came, protected (what a §9 ticket request carries)
+#     o.tk  behind a proxy (§9.2): the ticket request (coap.ticket.Ticket) while it is open: sent at the
+#           tick after the informative response, retransmitted until the proxy's ACK, closed by the
+#           first verified notification through the proxy; the proxy's unprotected error (RFC 8613
+#           §8.4) or Reset to it, or no answer, ends the observation
 #
 # Unicast responses on a token of ours are verified with the pairwise context (RFC 8613 §8.4); an
 # informative response also has its ph_req (group request: no replay check, no window update, never
@@ -43,6 +47,7 @@ _NON = const(1)
 _ACK = const(2)
 _UNAVAILABLE = const(0xA3)
 _GROUP_FLAG = const(0x20)   # in the OSCORE option's flag byte (groupcomm §4.1)
+_PROXY = const(3)           # coap.client.PROXY: a group observation behind a proxy (§8)
 
 # a verification in steps (GroupSec.jobs entries are lists with these fields)
 _J_KIND = const(0)      # _NOTIF, _PH or _LAST
@@ -138,6 +143,7 @@ class GroupSec:
         self._through = False   # feeding a verified datagram back into the core
         self._dups = [None] * 4  # (src, Message ID) of the last CON responses verified (RFC 7252 §4.5)
         self._dk = 0
+        self.tks = []           # proxied observations with a ticket request open (§9.2; o.tk: coap.ticket.Ticket)
         self._seq_file = seq_file
         self._chunk = seq_chunk
         self._limit = -1
@@ -148,6 +154,7 @@ class GroupSec:
         """The client core this seam serves (a new core after a restart: what was queued is dropped)."""
         self.core = core
         self.jobs = []
+        self.tks = []
 
     def rejects(self):
         """{reason: count} over both contexts (coap.oscore.REASONS)."""
@@ -200,6 +207,8 @@ class GroupSec:
             return m
         if group is not None:
             return self._multicast(m, src, group)
+        if self.tks and self._ticket_answer(m, src):
+            return False
         code = m.code
         if code < 64:  # empty ACK/RST, pings, requests: not protected, the core handles them
             return m
@@ -296,6 +305,7 @@ class GroupSec:
         o.gb = v[3]
         if o.proxied:  # §9: the ticket request carries the protected phantom request as it came
             o.ph_prot = v[0]
+            self._ticket(o, r)
         self.stats.informative += 1
 
     def join_data(self, data):
@@ -363,12 +373,20 @@ class GroupSec:
     _now = 0  # the time of the last tick(): the queue time of new jobs (deadline() then says "at once")
 
     def deadline(self):
-        """When tick() has verification work: the oldest job's queue time (so: at once), or None."""
-        return self.jobs[0][_J_T] if self.jobs else None
+        """When tick() has verification work: the oldest job's queue time (so: at once), or None; or
+        a ticket request is due (§9.2)."""
+        d = self.jobs[0][_J_T] if self.jobs else None
+        for o in self.tks:
+            tk = o.tk
+            if not tk.acked and (d is None or ticks_diff(tk.due, d) < 0):
+                d = tk.due
+        return d
 
     def tick(self, now):
         """Run the head job `steps` units; a finished one is fed back into the core."""
         self._now = now
+        if self.tks:
+            self._tickets(now)
         if not self.jobs:
             return
         job = self.jobs[0]
@@ -400,6 +418,8 @@ class GroupSec:
                 job[_J_DATA] = None
             else:
                 self.stats.verified += 1
+                if self.tks and job[_J_GROUP] is None and job[_J_OBS] in self.tks:
+                    self._ticket_done(job[_J_OBS])  # the proxy listens: the ticket request is answered
                 job[_J_DATA] = r
             return None
         o = job[_J_OBS]
@@ -433,6 +453,83 @@ class GroupSec:
             core.receive(data, src, now, group)
         finally:
             self._through = False
+
+    # ---------------- the ticket request (§9.2, behind a proxy) ----------------
+
+    def _ticket(self, o, r):
+        """The core is accepting r, a verified informative response through a proxy: the ticket request
+        for it (coap.ticket), sent at the next tick() once the core is done (o in state PROXY)."""
+        from coap import ticket  # (only behind a proxy)
+        core = self.core
+        tok = core._new_token()
+        try:
+            data = ticket.build(o.ph_prot, r, o.opts, tok, core._next_mid())
+        except ValueError as e:  # (the core's §3.2 processing rejects the same ph_req)
+            self.log("coapcast: no ticket request (%s)" % (e,))
+            return
+        o.tk = ticket.Ticket(data, tok, (data[2] << 8) | data[3], self._now)
+        if o not in self.tks:
+            self.tks.append(o)
+
+    def _tickets(self, now):
+        core = self.core
+        for o in list(self.tks):
+            if o.state != _PROXY or o not in core.obs:  # re-registering, or ended
+                self._ticket_done(o)
+                continue
+            tk = o.tk
+            data = tk.step(core, now)
+            if data is not None:
+                if tk.tries == 0:
+                    o.token = tk.token  # its own token (Appendix D: 0x4b): the proxy's notifications come on it
+                core.out.append((data, o.dest))
+            elif tk.tries > core.max_retransmit:
+                self._ticket_done(o)
+                core._end(o, "ticket request: no answer from the proxy")
+
+    def _ticket_answer(self, m, src):
+        """The proxy's own answer to an open ticket request: its empty ACK (the proxy listens), a Reset,
+        or an unprotected error response (RFC 8613 §8.4: from the proxy, not the server; the
+        observation ends with it). True if m was one (consumed)."""
+        for o in self.tks:
+            tk = o.tk
+            if src != o.dest or tk.tries < 0:
+                continue
+            code = m.code
+            mine = m.type >= _ACK and m.mid == tk.mid
+            if code == 0:
+                if not mine:
+                    continue
+                if m.type == _ACK:
+                    tk.acked = True
+                else:
+                    self._ticket_done(o)
+                    self.core._end(o, "ticket request reset by the proxy")
+                return True
+            if code < 64 or not m.token_is(tk.token):
+                continue
+            if mine:
+                tk.acked = True
+            if code < 0x80 or m.find(cose.OSCORE) >= 0:
+                return False  # protected: verified as a notification through the proxy
+            if m.type == _CON:
+                self.core.out.append((msgcore.empty(_ACK, m.mid), src))
+            why = "ticket request refused by the proxy: %d.%02d" % (code >> 5, code & 31)
+            if m.has_payload():
+                try:
+                    why += " " + bytes(m.payload()).decode()
+                except UnicodeError:
+                    pass
+            self.log("coapcast: " + why)
+            self._ticket_done(o)
+            self.core._end(o, why)
+            return True
+        return False
+
+    def _ticket_done(self, o):
+        if o in self.tks:
+            self.tks.remove(o)
+        o.tk = None
 
     # ---------------- helpers ----------------
 

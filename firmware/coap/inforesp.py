@@ -66,18 +66,9 @@ def _tim(v, name, t):
     return v
 
 
-def parse(payload):
-    """Parse and validate the payload. Raises InfoRespError naming the bad field."""
-    try:
-        m = cbor.loads(payload)
-    except cbor.CBORDecodeError as e:
-        raise InfoRespError("payload is not CBOR: %s" % e)
-    if not isinstance(m, dict):
-        raise InfoRespError("payload is not a CBOR map")
-    r = InfoResp()
-    r.ph_req = _tim(m.get(_PH_REQ), "ph_req", True)
-    r.last_notif = _tim(m.get(_LAST_NOTIF), "last_notif", False)
-    tp = m.get(_TP_INFO)
+def read_tp(r, tp):
+    """tp_info (§2.2.2.1; also the value of Listen-To-Multicast-Responses, §9.1) into r's token,
+    srv_addr, srv_port, cli_addr, cli_port. Raises InfoRespError naming the bad element."""
     if not isinstance(tp, list) or not tp:
         raise InfoRespError("tp_info is missing or not a non-empty array")
     if tp[0] != _TP_UDP:
@@ -91,6 +82,20 @@ def parse(payload):
     r.srv_port = _port(tp[3], "srv_port")
     r.cli_addr = _addr(tp[4], "cli_addr")
     r.cli_port = _port(tp[5], "cli_port") if len(tp) == 6 else _DEFAULT_PORT
+
+
+def parse(payload):
+    """Parse and validate the payload. Raises InfoRespError naming the bad field."""
+    try:
+        m = cbor.loads(payload)
+    except cbor.CBORDecodeError as e:
+        raise InfoRespError("payload is not CBOR: %s" % e)
+    if not isinstance(m, dict):
+        raise InfoRespError("payload is not a CBOR map")
+    r = InfoResp()
+    r.ph_req = _tim(m.get(_PH_REQ), "ph_req", True)
+    r.last_notif = _tim(m.get(_LAST_NOTIF), "last_notif", False)
+    read_tp(r, m.get(_TP_INFO))
     for k, v in m.items():
         if type(k) is not int or not 4 <= k <= len(KEYS):
             continue  # keys 1-3 are done; unknown keys are ignored

@@ -4,7 +4,6 @@
 #   tp_info = [1, token, #6.260(srv_addr), srv_port, #6.260(cli_addr), ?cli_port]
 from coap.cbor import Tag
 from coap.cborenc import dumps
-from coap.msg import Msg
 from coap.inforesp import InfoRespError, KEYS
 
 TP_UDP = 1          # §11 Transport Protocol Identifiers (coap.inforesp checks the same values)
@@ -17,6 +16,7 @@ PH_REQ, LAST_NOTIF, TP_INFO = (KEYS.index(n) + 1 for n in ("ph_req", "last_notif
 def to_tim(buf):
     """The transport-independent information of a serialised message (§2.2.1):
     code | options | 0xFF payload (msg.from_tim is the inverse)."""
+    from coap.msg import Msg  # (a board builds tp_info only, coap.ticket: no full codec in RAM)
     m = Msg().decode(buf)
     return bytes(buf[1:2]) + bytes(buf[4 + m.tkl:])
 

@@ -48,6 +48,9 @@ client's reordering baseline is last_notif's Observe inside the informative resp
 proxy forwards unmodified (§8; under §9 it cannot read it): the proxy sends the origin's Observe plus
 a per-group offset drawn in [1, 2**20), always fresher than that baseline (RFC 7641 §3.4), also
 through a chain of proxies.
+
+§9 (informative responses protected end to end): tools/proxy/ticket.py (self.tickets) consumes the
+ticket request and listens to the group for it.
 """
 import logging
 import random
@@ -59,6 +62,7 @@ from coap import optinfo as o   # the whole option table (coap.options and more)
 from tools.badinput import BadInput
 from tools.proxy import route as R
 from tools.proxy.exchange import Downstream
+from tools.proxy.ticket import Tickets
 
 log = logging.getLogger("coapcast.proxy")
 
@@ -138,6 +142,7 @@ class Target:
         self.last = None        # (code, opts, payload, observe) of the latest notification forwarded
         self.fresh_until = 0    # when it stops being fresh (its Max-Age, RFC 7252 §5.6.1)
         self.forwarded = 0      # notifications received from upstream
+        self.ticket = None      # §9.2: the proxy's own group observation from a ticket request (ticket.Listen)
 
 
 STATS = ("rx", "tx", "malformed", "dup", "requests", "forwarded", "responses", "registrations",
@@ -169,11 +174,12 @@ class ProxyCore:
         self._um = msg.Msg()
         self._bad = BadInput(log, self.stats, cfg.log_rate)  # counted, logged rate-limited
         self._now = 0               # the time of the receive()/tick() running (upstream callbacks)
+        self.tickets = Tickets(self)  # §9: ticket requests, the groups listened to for them
 
     # ------------------------------------------------------------------ the contract
     @property
     def groups(self):
-        return self.up.groups
+        return self.tickets.groups(self.up.groups)
 
     def receive(self, data, src, now, group=None):
         self.stats["rx"] += 1
@@ -188,6 +194,7 @@ class ProxyCore:
         self._now = now
         try:
             self.up.tick(now)
+            self.tickets.tick(now)
             self.down.tick(now, lambda ex: self._wait_timeout(ex, now))
         except Exception as e:
             self.stats["errors"] += 1
@@ -202,17 +209,17 @@ class ProxyCore:
         return out
 
     def next_deadline(self):
-        a = self.up.next_deadline()
-        b = self.down.next_deadline()
-        if a is None:
-            return b
-        return a if b is None or a < b else b
+        best = None
+        for d in (self.up.next_deadline(), self.down.next_deadline(), self.tickets.next_deadline()):
+            if d is not None and (best is None or d < best):
+                best = d
+        return best
 
     def status(self):
         return {"targets": [{"uri": t.uri, "state": t.up.state if t.up else None, "observers": len(t.observers),
                              "waiting": len(t.waiting), "group": "%s:%d" % t.group[1] if t.group and t.group[1] else None,
                              "notifications": t.forwarded} for t in self.targets.values()],
-                "groups": sorted("%s:%d" % g for g in self.up.groups), "stats": dict(self.stats),
+                "groups": sorted("%s:%d" % g for g in self.groups), "stats": dict(self.stats),
                 "upstream": repr(self.up.stats)}
 
     def shutdown(self, now):
@@ -256,6 +263,8 @@ class ProxyCore:
             um.decode(data)
         except msg.DecodeError:
             um = None  # the upstream core counts it
+        if group is not None and self.tickets.multicast(um, src, now, group):
+            return  # on a ticket target's T (§9.2)
         self._cur = um
         try:
             self.up.receive(data, src, now, group)
@@ -300,14 +309,14 @@ class ProxyCore:
             self._forward(ex, r, m, now)
 
     def _ticket(self, ex, r, m, now):
-        """§9.2: a ticket request (Listen-To-Multicast-Responses = serialized tp_info). The proxy adjacent
-        to the origin (no next_hop) consumes it: Proxy-Scheme/Uri-Host/Uri-Port and LTMR removed, the
-        phantom request rebuilt from its code, outer options and payload, a group observation set up
-        from tp_info, the client added as an observer with its token; a proxy with a next hop forwards
-        it as a registration. The §9 work (with Group OSCORE) replaces this; until then: 5.02."""
-        self.stats["ltmr"] += 1
-        self.down.reply(ex, R.BAD_GATEWAY, [], b"Listen-To-Multicast-Responses (draft section 9) is not supported yet",
-                        now)
+        """§9.2: a ticket request (Listen-To-Multicast-Responses = serialized tp_info): tools/proxy/ticket.py."""
+        self.tickets.request(ex, r, m, now)
+
+    def join_failed(self, group, why, now):
+        """The driver could not join `group` (it says so right after it tried): the targets on it end,
+        their clients are told (5.03 with the reason), the group is no longer wanted."""
+        self._now = now
+        self.tickets.join_failed(group, why, now)
 
     def _forward(self, ex, r, m, now):
         """An ordinary request (RFC 7252 §5.7.2): one upstream request, its answer relayed."""
@@ -427,7 +436,10 @@ class ProxyCore:
         log.info("%s:%d no longer observes %s (%s)", ob.peer[0], ob.peer[1], t.uri, why)
         if not t.observers and not t.waiting and self.targets.get(t.key) is t:
             del self.targets[t.key]
-            self.up.cancel(t.up, now)  # TRAD: deregistration; group: T forgotten, group left (§3.4)
+            if t.up is None:  # §9: a ticket target (ticket.py)
+                self.tickets.ended(t, now)
+            else:
+                self.up.cancel(t.up, now)  # TRAD: deregistration; group: T forgotten, group left (§3.4)
             log.info("no observers left: %s cancelled upstream", t.uri)
 
     # ------------------------------------------------------------------ upstream events
