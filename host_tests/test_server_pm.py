@@ -204,11 +204,13 @@ def test_multicast_notifications_carry_a_q_wave_per_group_flow():
     assert spm.stats()["peers"]["224.0.1.187:5683"]["tx"] == 256
     # the unicast flow to C1 is a different flow: one informative response only
     assert spm.peers[C1].tx == 1
-    # the wave: blocks of 64 of each marking
+    # the wave: blocks of n_group (16, coap.pm: the group flow's block length) of each marking,
+    # while the unicast flows keep n (64)
     s2 = core(PMEndpoint("server", pattern=0))
     qs = [(pmval(s2.update("/r", str(k), k)[0][0]) >> 6) & 1 for k in range(1, 129)
           if s2.start_group("/r", 0) is not None]
-    assert qs[:64] == [0] * 64 and qs[64:] == [1] * 64
+    assert qs == ([0] * 16 + [1] * 16) * 4
+    assert m.n == 16 and spm.peers[C1].meter.n == 64
 
 
 def test_board_measures_multicast_loss_from_the_server_wave():

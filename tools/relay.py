@@ -62,7 +62,11 @@ class Flow:
         self.not_coap = [0, 0]
 
     def summary(self, samples=False):
-        out = {"client": "%s:%d" % self.client}
+        try:
+            up = "%s:%d" % self.sock.getsockname()[:2]
+        except OSError:   # closed
+            up = None
+        out = {"client": "%s:%d" % self.client, "upstream": up}  # upstream: the server sees the client there
         for d, name in ((UP, "up"), (DOWN, "down")):
             s = self.meters[d].summary(samples)
             s["relay_rx"] = self.rx[d]

@@ -43,6 +43,16 @@
 #     than a wrong one: only the client measures RTT there, and tells its delay level in the Event
 #     bits. Loss from the Q wave is exact at all of them on both kinds of flows.
 #
+# Block lengths (n; like x and the Event thresholds, configured alike at both ends and at probes,
+# RFC 9506 §3.1, draft §3.1): a loss figure needs a closed block, so n decides how soon a flow has
+# one (about n + x packets). n is fitted to the flow's rate by flow kind, a rule both ends apply to
+# the same flow with nothing signalled:
+#   - unicast request/response flows: n (default 64, RFC 9506's example; dense flows);
+#   - a multicast group flow (the notifications a server sends to a group, measured by each board;
+#     a peer whose host is a multicast address): n_group (default N_GROUP = 16: notifications come
+#     seconds apart, and 64 of them would take minutes).
+#   Slower flows take smaller blocks on both sides (pattern 1 needs n >= 3x+3: 8 at least).
+#
 # Event bits (our encoding; "Event bits MAY encode loss and delay information", §3.1). What the
 # sender measured on the flow it RECEIVES from that peer, so the peer and any probe learn it:
 #   pattern 0: Event = |E|L1 L0|D1 D0|      pattern 1: Event = |E|L1 L0|D2 D1 D0|
@@ -53,12 +63,13 @@
 #   7 thresholds (25 50 100 200 400 800 1600 ms -> 0..7), pattern 0 the odd ones (50 200 800 -> 0..3).
 #   Thresholds are constructor arguments (both ends and probes must agree, like n).
 from coap.compat import ticks_diff
-from coap.pmmeasure import Meter, D_NOW, D_DEFERRED, DELAY_MS  # noqa: F401 (DELAY_MS: coap.pm's name)
+from coap.pmmeasure import Meter, D_NOW, D_DEFERRED, DELAY_MS, tolerance  # noqa: F401 (DELAY_MS: coap.pm's name)
 
 CLIENT = 0
 SERVER = 1
 
 LOSS_PERMILLE = (10, 50, 100)
+N_GROUP = 16  # block length of a multicast group flow (see "Block lengths")
 
 
 # --- value codec ---
@@ -131,6 +142,18 @@ def event_decode(v):
     return (v >> 2) & 3, v & 3
 
 
+def _is_group(peer):
+    # a (host, port) key whose host is a multicast address literal (checked once per new peer)
+    try:
+        h = peer[0]
+        if h[:2] in ("ff", "FF"):
+            return True
+        i = h.find(".")
+        return i > 0 and 224 <= int(h[:i]) <= 239
+    except (TypeError, ValueError, IndexError, AttributeError):
+        return False
+
+
 class _Peer:
     # Sender state of the flow to one peer plus the Meter of the flow from it.
     def __init__(self, meter):
@@ -155,15 +178,18 @@ class _Peer:
 class PMEndpoint:
     """PM marking and measurement for a client or a server (the hook of the client and server cores).
 
-    role: "client" / "server" (or CLIENT / SERVER); pattern: 0 (Q+S) or 1 (C); n: block length;
-    x: reordering tolerance (< n/2); t_max: ms before a client regenerates a lost D, and the longest
-    RTT sample kept; max_peers: flows kept (new peers beyond are counted in 'overflow', not marked).
+    role: "client" / "server" (or CLIENT / SERVER); pattern: 0 (Q+S) or 1 (C); n: block length of
+    unicast flows; n_group: block length of a multicast group flow (a peer whose host is a multicast
+    address: the notifications a server sends to a group, as each board receives them), see
+    "Block lengths" above; x: reordering tolerance (< n/2; the group flow takes its default);
+    t_max: ms before a client regenerates a lost D, and the longest RTT sample kept; max_peers:
+    flows kept (new peers beyond are counted in 'overflow', not marked).
     Peers are keys as given (normalise with addr.norm first). For a message received through a
     multicast group, pass the (group, port) it was sent to as peer: that is the flow the sender marks.
     """
 
     def __init__(self, role, pattern=0, n=64, x=0, t_max=1000, max_peers=16, ring=16,
-                 loss_thr=LOSS_PERMILLE, delay_thr=DELAY_MS, events=True):
+                 loss_thr=LOSS_PERMILLE, delay_thr=DELAY_MS, events=True, n_group=N_GROUP):
         if role in ("client", CLIENT):
             role = CLIENT
         elif role in ("server", SERVER):
@@ -182,9 +208,11 @@ class PMEndpoint:
         self.loss_thr = loss_thr
         self.delay_thr = delay_thr
         self.events = events
-        self.x = Meter(n, x, t_max, ring=1).x  # validates n and x once
-        if pattern and n < 3 * self.x + 3:
+        self.x = tolerance(n, x)
+        xg = tolerance(n_group)
+        if pattern and (n < 3 * self.x + 3 or n_group < 3 * xg + 3):
             raise ValueError("pattern 1 needs n >= 3x+3 (room for a D)")
+        self.n_group = n_group
         self._x = x
         self.peers = {}
         self.overflow = 0
@@ -199,7 +227,10 @@ class PMEndpoint:
                 self.overflow += 1
                 return None
             # a client times its own marks; a server measures periods (like a probe)
-            st = _Peer(Meter(self.n, self._x, self.t_max, periods=self.role == SERVER, ring=self.ring,
+            # a group flow is joined while the server's wave runs: its first block is partial
+            grp = _is_group(peer)
+            st = _Peer(Meter(self.n_group if grp else self.n, 0 if grp else self._x, self.t_max,
+                             periods=self.role == SERVER, skip_first=grp, ring=self.ring,
                              delay_thr=self.delay_thr))
             self.peers[peer] = st
         return st
@@ -210,7 +241,8 @@ class PMEndpoint:
         st = self._peer(peer)
         if st is None:
             return None
-        n = self.n
+        m = st.meter
+        n = m.n
         pos = st.qpos
         q = st.q
         pos1 = pos + 1
@@ -219,7 +251,6 @@ class PMEndpoint:
             st.q = q ^ 1
         st.qpos = pos1
         st.tx += 1
-        m = st.meter
         if self.pattern == 0:
             if self.role == CLIENT:
                 s = st.s ^ 1
@@ -233,7 +264,7 @@ class PMEndpoint:
             v = (q << 6) | (s << 5)
         else:
             c = q
-            x = self.x
+            x = m.x
             gap = st.d_gap
             if gap <= 2 * x:
                 st.d_gap = gap + 1

@@ -15,6 +15,18 @@ D_DEFERRED = 2  # an earlier packet is confirmed as a D (arrival time in .pend_t
 #                 announced as D_NOW): a D-to-D period or an endpoint's own sample counts only now
 
 
+def tolerance(n, x=0):
+    """The reordering tolerance x for block length n (0: the default, n/16, 2 below 32, 1 below 16);
+    ValueError unless n is a power of two >= 4 and 1 <= x < n/2."""
+    if n < 4 or n & (n - 1):
+        raise ValueError("block length must be a power of two >= 4")
+    if not x:
+        x = n >> 4 if n >= 32 else (2 if n >= 16 else 1)
+    if not 1 <= x < n // 2:
+        raise ValueError("reordering tolerance must be 1 <= x < n/2")
+    return x
+
+
 class Meter:
     """Loss from Q (or C) blocks and RTT from S edges / C delay packets of one received flow.
 
@@ -27,12 +39,7 @@ class Meter:
     inside the range the sender's own delay level stands for (see _spin)."""
 
     def __init__(self, n=64, x=0, t_max=1000, periods=True, skip_first=False, ring=16, min_rtt=1, delay_thr=DELAY_MS):
-        if n < 4 or n & (n - 1):
-            raise ValueError("block length must be a power of two >= 4")
-        if not x:
-            x = n >> 4 if n >= 32 else (2 if n >= 16 else 1)
-        if not 1 <= x < n // 2:
-            raise ValueError("reordering tolerance must be 1 <= x < n/2")
+        x = tolerance(n, x)
         self.n = n
         self.x = x
         # pattern 1: an edge needs x+1 flipped packets (one more than a D candidate and the x a
@@ -347,7 +354,7 @@ class Meter:
         """A JSON-able dict of this flow's figures."""
         exp = self.blocks * self.n
         d = {
-            "pattern": self.pattern, "pkts": self.pkts, "blocks": self.blocks, "expected": exp,
+            "pattern": self.pattern, "n": self.n, "pkts": self.pkts, "blocks": self.blocks, "expected": exp,
             "lost": self.lost, "loss_pct": (100.0 * self.lost / exp) if exp else None,
             "bursts": self.bursts, "open_block": self.cnt + self.pend,
             "rtt_ms": self.rtt_median() if self.rn else None,

@@ -20,7 +20,8 @@ There the C bit's D cannot be reflected in time (coap.pm: D placement rule), so 
 measures RTT from C (its D out -> D back, request -> echo); the server and the relay must take NO
 D-to-D sample (a wrong one would be a few request cycles): "none" is the expected figure for them.
 All conditions share one asyncio loop: about 2 minutes per seed.
-  python tools/bench/bench_pm.py [--quick] [--seeds N] [-v]     (-v: every seed's figures)
+  python tools/bench/bench_pm.py [--quick] [--seeds N] [--patterns 0,1] [--dense] [-v]
+  (--dense: no sparse rows; -v: every seed's figures)
 """
 import asyncio
 import math
@@ -148,7 +149,7 @@ async def main_async(packets, conds, seeds=SEEDS):
     results = []
     for k in range(seeds):
         sem0 = asyncio.Semaphore(100)
-        sem1 = asyncio.Semaphore(2)   # pattern-1 dense conditions are the busy ones: two at a time
+        sem1 = asyncio.Semaphore(1)   # pattern-1 dense conditions are the busy ones: one at a time
         jobs = [condition(loop, c[0], c[1], c[2], seed_of(c, k), packets, sem1 if c[0] and not c[3] else sem0,
                           sparse=c[3]) for c in conds]
         results += await asyncio.gather(*jobs)
@@ -250,7 +251,8 @@ def run(quick=False):
     argv = sys.argv[1:]
     seeds = int(argv[argv.index("--seeds") + 1]) if "--seeds" in argv else (1 if quick else SEEDS)
     packets = 800 if quick else PACKETS
-    conds = conditions(DELAYS, LOSSES, PATTERNS, sparse="--dense" not in argv)
+    pats = tuple(int(x) for x in argv[argv.index("--patterns") + 1].split(",")) if "--patterns" in argv else PATTERNS
+    conds = conditions(DELAYS, LOSSES, pats, sparse="--dense" not in argv)
     print("== pm: PM-measured RTT and loss through tools.relay (N=%d, pattern 0: NSTART=1 clients, "
           "pattern 1: %d flows, a request every %d ms each; t_max 3 RTT + 100 ms), %d seeds per condition"
           % (N, DENSE_CLIENTS, INTERVAL, seeds))
