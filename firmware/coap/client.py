@@ -1,15 +1,15 @@
 # Sans-I/O CoAP client core for group observation (draft-tiloca-core-observe-multicast-notifications-04
-# §3, §5.1, §8; RFC 7641; RFC 7252 §4).
+# §3, §5.1, §8, App. A.1; RFC 7641; RFC 7252 §4).
 #
-#     c = Client(rng=..., pm=..., ack_timeout_ms=params.ACK_TIMEOUT, ...)
+#     c = Client(rng=..., pm=..., sec=..., ack_timeout_ms=params.ACK_TIMEOUT, ...)
 #
 # Inputs:
 #     c.receive(data, src, now, group=None)  one datagram `data` (bytes/memoryview) from `src` (host, port)
 #                                            at `now` (ms ticks); `group` is the (GRP_ADDR, GRP_PORT) socket
 #                                            it came on, None for unicast
-#     c.tick(now)                            run the timers due at `now` (retransmission, MRFD feedback,
-#                                            re-registration, request timeouts)
-#     c.observe(...), c.request(...), c.cancel(...)   the app's actions
+#     c.tick(now)                            run the timers due at `now`: CON retransmission, MRFD
+#                                            feedback, re-registration, request timeouts, sec's steps
+#     c.observe(), c.request(), c.cancel(), c.join(), c.reregister()   the app's (or the proxy's) actions
 # Outputs:
 #     c.take()            [(bytes, (host, port))] to send (the queue is emptied)
 #     c.next_deadline()   the earliest time tick() has work, or None
@@ -19,22 +19,26 @@
 #     c.stats             counters (received, delivered, dropped per reason...)
 # No sockets, no clock, no sleeps: the driver (coap.driver) feeds it; randomness comes from `rng`.
 # RFC 7252 §4.8 transmission parameters are constructor keywords with the coap.params defaults.
+# The notification path (receive -> _duplicate -> _find -> _response -> _notify) is compiled to machine
+# code on the board build (@micropython.native/viper, tools/mpy.py; issue 15): a multicast notification
+# costs about 2.2x a bare parse, and allocates nothing with observe(view=False).
 #
 # Observation states (Observation.state); an event not listed leaves the state as it is:
 #
-#     state  event                                                     next
-#     REG    2.xx with Observe (piggybacked or separate)               TRAD
-#     REG    5.03 informative response, tp_info accepted (§3.2)        GROUP (PROXY: registered via a proxy, §8)
-#     REG    5.03 informative response, malformed (first time)         REG (retry after retry_backoff_ms)
-#     REG    timeout, Reset, error response, 2.xx without Observe      ENDED
-#     TRAD   Max-Age expired (RFC 7641 §3.3.1)                         REG (re-registration, same token)
-#     TRAD   informative response for this resource (§3.2 step 6)     ENDED (replaced by the group observation)
-#     GROUP  informative response again (new T or group)               GROUP
-#     GROUP  silence past Max-Age (§3.3; RFC 7641 §3.3.1)               REG (fresh token)
-#     GROUP  5.03 without Observe or payload on T (§2.5, §3.4)         ENDED
-#     PROXY  the same, from the proxy (§8)                             REG / ENDED
-#     any    cancel()                                                  ENDED
-#     REQ    (a plain request) response, timeout or Reset              ENDED
+#     state  event                                                   next
+#     REG    2.xx with Observe (piggybacked or separate)             TRAD
+#     REG    5.03 informative response, tp_info accepted (§3.2)      GROUP (PROXY: registered via a proxy, §8)
+#     REG    5.03 informative response, malformed (first time)       REG (retry after retry_backoff_ms)
+#     REG    timeout, Reset, error response, 2.xx without Observe    ENDED
+#     TRAD   Max-Age expired (RFC 7641 §3.3.1)                       REG (re-registration, same token)
+#     TRAD   informative response for this resource (§3.2 step 6)   ENDED (replaced by the group observation)
+#     GROUP  informative response again (new T or group)             GROUP
+#     GROUP  silence past Max-Age (§3.3; RFC 7641 §3.3.1)            REG (fresh token; silence_end())
+#     GROUP  5.03 without Observe or payload on T (§2.5, §3.4)       ENDED
+#     PROXY  the same, from the proxy (§8)                           REG / ENDED
+#     any    cancel()                                                ENDED
+#     REQ    (a plain request) response, timeout or Reset            ENDED
+#     (join(): GROUP at once, from discovery data, App. A.1)
 #
 # (comments, not a docstring: compiling this module from source on a board-sized heap costs less)
 import random
@@ -586,8 +590,7 @@ class Client:
         """RFC 7641 §3.2/§3.4: drop a stale notification, else deliver; with mrfd=True answer an
         MRFD poll (§5.1)."""
         w = o.value
-        if w >= 0 and not (w < v and v - w < _HALF or w > v and w - v > _HALF) \
-                and ticks_diff(now, o.t) <= _FRESH_MS:  # not fresher(w, o.t, v, now): inline (the hot path)
+        if w >= 0 and not w < v < w + _HALF and not fresher(w, o.t, v, now):  # (the usual case first)
             st = self.stats
             st.reordered += 1
             st.dropped["stale"] += 1
