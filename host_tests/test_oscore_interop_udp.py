@@ -22,7 +22,7 @@ import aiocoap.oscore as ao  # noqa: E402
 from tools import oscore_keys  # noqa: E402
 from tools.soak import Server, GROUP  # noqa: E402
 from tools.soak.oscore import keys, start_board, OscoreBoardLog  # noqa: E402
-from tools.util import free_port  # noqa: E402
+from tools.util import free_port, group_socket  # noqa: E402
 from helpers import aiocoap_group, aiocoap_in, aiocoap_msg, aiocoap_out  # noqa: E402
 
 CCM = ao.algorithms["AES-CCM-16-64-128"]
@@ -106,11 +106,7 @@ def test_aiocoap_member_verifies_our_multicast_notifications(tmp_path, alg):
         last = verify(_rebuild(pl[2], T))
         assert last.code == aiocoap.CONTENT and last.payload.isdigit()
         # the multicast notifications, over UDP multicast on loopback
-        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rx.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        rx.bind((GROUP, grp[1]))
-        rx.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(grp[0]) + socket.inet_aton("127.0.0.1"))
-        rx.settimeout(5)
+        rx = group_socket(grp[0], grp[1], 5)
         got = []
         while len(got) < 5:
             data, src = rx.recvfrom(2048)

@@ -17,6 +17,7 @@ import pytest
 from coap import msg, inforesp
 from coap import options as o
 from helpers import ROOT, free_port
+from tools.util import group_socket
 
 GROUP = "224.0.1.187"
 CLIENT = shutil.which("coap-client-notls")
@@ -24,12 +25,7 @@ TSHARK = shutil.which("tshark")
 
 
 def mc_receiver(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((GROUP, port))
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(GROUP) + socket.inet_aton("127.0.0.1"))
-    s.settimeout(0.2)
-    return s
+    return group_socket(GROUP, port, 0.2)
 
 
 def drain(s, seconds):

@@ -9,37 +9,27 @@
 # protects against an on-path or address-forging attacker.)
 import os
 import socket
-import threading
 import time
 
 from tools.soak import Server, start_board, BoardLog, figure, GROUP
+from tools.soak.common import Worker
 from tools.soak.oscore import raw_udp as _raw_udp
+from tools.util import group_socket
 
 from coap import msg
 from coap import options as o
 
 
-class Attacker(threading.Thread):
+class Attacker(Worker):
     def __init__(self, srv_port, gport, n=20):
-        super().__init__(daemon=True)
+        super().__init__()
         self.srv = ("127.0.0.1", srv_port)
         self.g = (GROUP, gport)
         self.n = n
         self.sent = {"wrong_port": 0, "cancel_wrong_port": 0, "forged_token": 0, "forged_stale": 0}
-        self.error = None
-
-    def run(self):
-        try:
-            self._run()
-        except Exception as e:
-            self.error = repr(e)
 
     def _run(self):
-        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rx.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        rx.bind((GROUP, self.g[1]))
-        rx.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(GROUP) + socket.inet_aton("127.0.0.1"))
-        rx.settimeout(5)
+        rx = group_socket(GROUP, self.g[1], 5)
         while True:   # learn T and the current Observe number from a real notification
             data, src = rx.recvfrom(2048)
             m = msg.decode(data)

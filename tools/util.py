@@ -1,5 +1,5 @@
 """Small helpers the host tools, benches and tests share: the repository's paths, a free loopback
-port, the interpreters, a millisecond clock, and the seeded xorshift Rng (defined in tools/rng.py,
+port, a socket in a multicast group on loopback, the interpreters, a millisecond clock, and the seeded xorshift Rng (defined in tools/rng.py,
 which stays tiny for the MicroPython programs and the dual-runtime tests that import it).
 
 This module also imports under the MicroPython unix port: the top level imports only what both
@@ -25,6 +25,18 @@ def free_port(family=None, host="127.0.0.1"):
     with socket.socket(family or socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def group_socket(group, port, timeout=None):
+    """A UDP socket that receives IPv4 `group` on `port` over loopback (joined on 127.0.0.1: lo has no
+    MULTICAST flag, docs/environment.md). `timeout` as socket.settimeout (0.0: non-blocking)."""
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((group, port))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
+    s.settimeout(timeout)
+    return s
 
 
 def drain(sock, size=2048):

@@ -17,7 +17,7 @@ import time
 
 from coap import msg
 from coap import options as o
-from tools.util import ROOT, free_port
+from tools.util import ROOT, free_port, group_socket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -108,12 +108,7 @@ def update_cost(kind, k):
         drain(sel)                                   # the k responses to the registrations
         msel = selectors.DefaultSelector()
         if kind == "group":
-            rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            rx.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            rx.bind((GROUP, gport))
-            rx.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                          socket.inet_aton(GROUP) + socket.inet_aton("127.0.0.1"))
-            rx.setblocking(False)
+            rx = group_socket(GROUP, gport, 0.0)
             msel.register(rx, selectors.EVENT_READ)
         ctl = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         ctl.bind(("127.0.0.1", 0))

@@ -1,7 +1,8 @@
 """What every part of the soak harness shares: the group address, the long-run switch, the figures
-file and a process's resident memory."""
+file, a process's resident memory and the attackers' thread."""
 import json
 import os
+import threading
 
 GROUP = "224.0.1.187"
 SOAK = os.environ.get("COAPCAST_SOAK") == "1"     # the long variants (make soak)
@@ -25,3 +26,17 @@ def rss_kb(pid):
     except OSError:
         pass
     return -1
+
+
+class Worker(threading.Thread):
+    """A daemon thread running self._run(), whose exception ends up in .error (the test reads it), not on stderr."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.error = None
+
+    def run(self):
+        try:
+            self._run()
+        except Exception as e:
+            self.error = repr(e)

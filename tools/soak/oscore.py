@@ -24,13 +24,12 @@ import random
 import socket
 import struct
 import subprocess
-import threading
 import time
 
 from coap import msg, cose, inforespenc
 from coap import optinfo as o
-from tools.util import ROOT, micropython_bin, micropython_env
-from tools.soak.common import GROUP
+from tools.util import ROOT, group_socket, micropython_bin, micropython_env
+from tools.soak.common import GROUP, Worker
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -116,21 +115,7 @@ def can_forge():
     return os.geteuid() == 0
 
 
-class _Worker(threading.Thread):
-    """A daemon thread whose exception ends up in .error (the test reads it), not on stderr."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.error = None
-
-    def run(self):
-        try:
-            self._run()
-        except Exception as e:
-            self.error = repr(e)
-
-
-class McAttacker(_Worker):
+class McAttacker(Worker):
     """Joins the group, learns T of the observation of `path_token_of` from the first notification it
     sees, keeps the latest notification of every group observation, then sends n rounds of every
     multicast attack with the server's address and port forged (raw socket, root)."""
@@ -146,11 +131,7 @@ class McAttacker(_Worker):
         self.sent = dict.fromkeys(self.KINDS, 0)
 
     def _run(self):
-        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rx.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        rx.bind((GROUP, self.g[1]))
-        rx.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(GROUP) + socket.inet_aton("127.0.0.1"))
-        rx.settimeout(0.5)
+        rx = group_socket(GROUP, self.g[1], 0.5)
         latest = {}   # token -> latest protected notification
         end = time.monotonic() + self.learn
         while time.monotonic() < end and len(latest) < 2:
@@ -212,7 +193,7 @@ class McAttacker(_Worker):
         return sum(self.sent.values())
 
 
-class TamperRelay(_Worker):
+class TamperRelay(Worker):
     """A UDP relay on the unicast path (the board registers through it): the first informative
     response it forwards has a bit of its ciphertext flipped (tampered_info), and before forwarding
     the board's registration it answers it with informative responses from a non-member (nonmember:
