@@ -56,6 +56,7 @@ import logging
 import random
 
 from coap import client as cc
+from coap import cose
 from coap import msg, params
 from coap import optinfo as o   # the whole option table (coap.options and more)
 
@@ -143,6 +144,7 @@ class Target:
         self.fresh_until = 0    # when it stops being fresh (its Max-Age, RFC 7252 §5.6.1)
         self.forwarded = 0      # notifications received from upstream
         self.ticket = None      # §9.2: the proxy's own group observation from a ticket request (ticket.Listen)
+        self.relay = None       # §9: a request it cannot read, relayed as it is (opaque.Relay)
 
 
 STATS = ("rx", "tx", "malformed", "dup", "requests", "forwarded", "responses", "registrations",
@@ -263,8 +265,8 @@ class ProxyCore:
             um.decode(data)
         except msg.DecodeError:
             um = None  # the upstream core counts it
-        if group is not None and self.tickets.multicast(um, src, now, group):
-            return  # on a ticket target's T (§9.2)
+        if self.tickets.upstream(um, src, now, group):
+            return  # on a ticket target's T, or a relay's token (§9.2)
         self._cur = um
         try:
             self.up.receive(data, src, now, group)
@@ -301,7 +303,9 @@ class ProxyCore:
             self.stats["feedback_absorbed"] += 1
             self.down.reply(ex, msg.CONTENT, [], b"", now) if not ex.nr else self.down.ack(ex)
             return
-        if m.code == msg.GET and r.observe == 0:
+        if r.observe is not None and m.has(cose.OSCORE):  # protected end to end: relayed as it is (§9)
+            self.tickets.protected(ex, r, m, now)
+        elif m.code == msg.GET and r.observe == 0:
             self._register(ex, r, now)
         elif m.code == msg.GET and r.observe == 1:
             self._deregister(ex, r, m, now)

@@ -39,8 +39,8 @@ request (its code, outer options, ciphertext and signature) + outer Observe 0 + 
       it registers again (a day; --max-silence)    no keys; the clients do, and their tickets come again)
 
 Target keys are ("ltmr", (SRV_ADDR, SRV_PORT), T); the Target (tools.proxy.core) carries .ticket
-(a Listen). Counters: ltmr (ticket requests), tickets (consumed), ltmr_refused, join_failed,
-ticket_stale, ticket_ended.
+(a Listen). Counters: ltmr (ticket requests), tickets (consumed), tickets_forwarded (chain),
+ltmr_refused, join_failed, ticket_stale (also relays'), ticket_ended.
 """
 import logging
 
@@ -48,11 +48,11 @@ from coap import addr, cbor, cose, inforesp, msg
 from coap import client as cc
 from coap import optinfo as o
 
-from tools.proxy import route as R
+from tools.proxy import opaque, route as R
 
 log = logging.getLogger("coapcast.proxy")
 
-STATS = ("tickets", "ltmr_refused", "join_failed", "ticket_stale", "ticket_ended")
+STATS = ("tickets", "tickets_forwarded", "ltmr_refused", "join_failed", "ticket_stale", "ticket_ended")
 BAD_OPTION = 0x82                 # 4.02
 LINGER_MS = 86400 * 1000          # coap.client caps a silence (Max-Age) at a day: every client registers
                                   # again within that
@@ -111,6 +111,7 @@ class Tickets:
         for k in STATS:
             core.stats.setdefault(k, 0)
         self.n = 0              # targets with a Listen (a fast "none" for the hot paths)
+        self.relays = 0         # targets with an opaque.Relay
 
     # ------------------------------------------------------------------ the core's hooks
     def groups(self, up):
@@ -128,9 +129,15 @@ class Tickets:
         """A request with LTMR (routed: r)."""
         core = self.core
         core.stats["ltmr"] += 1
-        if core.cfg.next_hop is not None:
-            from tools.proxy import opaque
-            opaque.forward_ticket(core, ex, r, m, now)
+        if core.cfg.next_hop is not None:  # not adjacent to the origin: on to the next hop (§9.2)
+            try:
+                parse_ltmr(r.ltmr)
+            except Bad as e:
+                core._bad("ltmr_refused", ex.peer, e.why, now)
+                core.down.reply(ex, e.code, [], e.why.encode(), now)
+                return
+            core.stats["tickets_forwarded"] += 1
+            opaque.start(core, ex, r, m, now, ticket=True)
             return
         try:
             T, srv, grp = self._check(r, m)
@@ -195,9 +202,21 @@ class Tickets:
         self.n += 1
         return t
 
+    def protected(self, ex, r, m, now):
+        """A request the proxy cannot read (OSCORE) with Observe: relayed with its outer Observe (opaque.py)."""
+        opaque.start(self.core, ex, r, m, now)
+
+    def upstream(self, um, src, now, group):
+        """A datagram from upstream (um: decoded, or None; group: the group socket it came on): True if
+        it was for a ticket target (multicast) or a relay (unicast)."""
+        if um is None:
+            return False
+        if group is None:
+            return self.relays > 0 and opaque.upstream(self.core, um, src, now)
+        return self.multicast(um, src, now, group)
+
     def multicast(self, um, src, now, group):
-        """A datagram on a group socket (um: decoded, or None): True if it was a ticket target's."""
-        if not self.n or um is None or um.code < 64:
+        if not self.n or um.code < 64:
             return False
         core = self.core
         t = core.targets.get(("ltmr", src, um.token_bytes()))
@@ -237,21 +256,29 @@ class Tickets:
         return True
 
     def tick(self, now):
-        if not self.n:
+        if not self.n and not self.relays:
             return
         linger = self.core.cfg.max_silence_ms or LINGER_MS
         for t in list(self.core.targets.values()):
             if t.ticket is not None and now - t.ticket.heard >= linger:
                 log.info("%s: nothing for %d s: no longer listening", t.uri, linger // 1000)
                 self.ended(t, now)
+            elif t.relay is not None:
+                opaque.tick(self.core, t, now)
 
     def next_deadline(self):
-        if not self.n:
+        if not self.n and not self.relays:
             return None
         linger = self.core.cfg.max_silence_ms or LINGER_MS
-        d = [t.ticket.heard + linger for t in self.core.targets.values() if t.ticket is not None]
+        d = []
+        for t in self.core.targets.values():
+            if t.ticket is not None:
+                d.append(t.ticket.heard + linger)
+            elif t.relay is not None and t.relay.due is not None:
+                d.append(t.relay.due)
         if not d:
-            self.n = 0  # (the core dropped them all at once: shutdown)
+            if not any(t.ticket is not None or t.relay is not None for t in self.core.targets.values()):
+                self.n = self.relays = 0  # (the core dropped them all at once: shutdown)
             return None
         return min(d)
 
@@ -259,6 +286,9 @@ class Tickets:
         """t (a ticket target) is over: out of the table (its group is left), its observers dropped; final:
         (code, opts, payload) of the upstream's last response, relayed to them (RFC 7641 §3.2), else
         nothing (an unprotected word from the proxy would only be dropped by them)."""
+        if t.relay is not None:
+            opaque.end(self.core, t, now, final)
+            return
         core = self.core
         if core.targets.get(t.key) is t:
             del core.targets[t.key]
