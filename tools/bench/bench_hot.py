@@ -119,6 +119,29 @@ def m0_counts(n=200):
     return m0.count(M0_SETUP % {"floor": floor_src}, M0_OPS, n, base="nxt(TPL, OFF)")
 
 
+def import_heap(bytecode):
+    """Heap after `import coapcast` (mp_client.py import) on the 32-bit port (64-bit if not built)."""
+    binary = runtimes.unix32_bin()
+    tmp = tempfile.mkdtemp(prefix="coapcast-heap-")
+    dest, _ = mpy.build(tmp, "unix32" if binary else "unix", bytecode=bytecode)
+    p = subprocess.run([binary or MICROPYTHON, "-X", "heapsize=192k", os.path.join(HERE, "mp_client.py"), "import"],
+                       capture_output=True, text=True, cwd=ROOT, env=micropython_env([ROOT], firmware=dest))
+    return kv(p.stdout).get("import_heap_bytes", "?")
+
+
+def machine_code_bytes(board="rp2040"):
+    """How much bigger the modules with emitter functions are as board .mpy than as bytecode: about the
+    machine code a port without an exec heap (the RP2040) loads into its Python heap."""
+    tmp = tempfile.mkdtemp(prefix="coapcast-mc-")
+    nat, _ = mpy.build(tmp, board)
+    byt, _ = mpy.build(os.path.join(tmp, "b"), board, bytecode=True)
+    total = 0
+    for name in ("msgcore", "client"):
+        total += os.path.getsize(os.path.join(nat, "coap", name + ".mpy")) - \
+            os.path.getsize(os.path.join(byt, "coap", name + ".mpy"))
+    return total
+
+
 def _ratio(r, key):
     med = r.get(key + "_ratio_med")
     if med is None:
@@ -142,6 +165,10 @@ def run():
                                       "the view (memoryview + its slice)"))
     print("  %-50s %-20s %-20s" % ("  (the floor: us per datagram, median)", nat.get("floor_us_med", "?"),
                                    byt.get("floor_us_med", "?")))
+    print("  %-50s %-20s %-20s" % ("heap after `import coapcast` (bytes)", import_heap(False), import_heap(True)))
+    print("  (board build: the machine code is outside the Python heap here and on an ESP32 (IRAM); an RP2040")
+    print("   keeps its armv6m code, %d B more than the bytecode, in its heap: tools/mpy.py --bytecode to trade)"
+          % machine_code_bytes())
     print()
     print("== the same on a Cortex-M0 (QEMU -icount shift=0: instructions per datagram, exact; armv6m board build)")
     try:

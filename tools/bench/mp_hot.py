@@ -116,20 +116,17 @@ def main():
 
     def hot(cl):
         def f(L):
-            rcv = cl.receive
             for d in L:
-                rcv(d, SRV, 2, GRP)
+                cl.receive(d, SRV, 2, GRP)  # (a method call allocates no bound method)
         return f
 
     def pm_rx(L):
-        rx = pmep.rx
         for d in L:
-            rx(GRP, 0x20, 2)
+            pmep.rx(GRP, 0x20, 2)
 
     def pm_tx(L):
-        tx = pmep.tx
         for d in L:
-            tx(SRV, 2)
+            pmep.tx(SRV, 2)
 
     paths = [("board_decode", L, board, None), ("full_decode", L, full, None),
              ("hot", L, hot(c), (c, ob))]
