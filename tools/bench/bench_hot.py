@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 from tools import mpy, runtimes
-from tools.bench import m0
+from tools.bench import m0, bench_m0
 from tools.bench.run import HERE, ROOT, MICROPYTHON, kv, run_cpy
 from tools.util import micropython_env
 
@@ -44,47 +44,14 @@ def unix(bytecode, rounds=801):
     return r
 
 
-# The M0: the same datagrams as mp_hot.py (NON 2.05, token T, Observe, Content-Format 60, CBOR "5678"),
-# a stream for the hot paths (nxt() writes the next Message ID and Observe; its cost is the base).
-M0_SETUP = """
-from coap import client, msg, msgcore, cborenc
-from coap import options as o
-from coap.pm import PMEndpoint
-from tu_client import mk, grouped, SRV, GRP, T
+# The M0: bench_m0's stream (its SETUP: one group observation C0, C1 with PM; nxt() writes the next
+# Message ID and Observe into a NON 2.05 with token T, Observe, Content-Format 60, CBOR "5678"; its cost
+# is the base), plus the floor, a view=False observation and the decoders as mp_hot.py calls them.
+M0_SETUP = bench_m0.SETUP + """
 %(floor)s
-_n = [0]
-
-def _cb(p, cf, v, via):
-    _n[0] += 1
-
-def group(pm=None, view=True):
-    c, ob, s = grouped(mk(pm=pm))
-    ob.cb = _cb
-    if not view:
-        ob.view = False
-    return c
-
-def template(pm):
-    opts = [(o.OBSERVE, 0x10000), (o.CONTENT_FORMAT, 60)] + ([(o.PM, 0x20)] if pm else [])
-    t = bytearray(msg.encode(msg.NON, msg.CONTENT, 0, T, opts, cborenc.dumps("5678")))
-    return t, bytes(t).find(b"\\x63\\x01\\x00\\x00") + 1
-
-C0 = group()
-CN = group(view=False)
-CP = group(PMEndpoint("client", 0))
-TPL, OFF = template(False)
-TPM, OFFP = template(True)
-V = [100]
-
-def nxt(t, off):
-    v = V[0] = V[0] + 1
-    t[2] = (v >> 8) & 255
-    t[3] = v & 255
-    t[off] = v >> 16
-    t[off + 1] = (v >> 8) & 255
-    t[off + 2] = v & 255
-
-D = bytes(TPL)
+CN = group()
+CN.obs[0].view = False
+CP = C1
 MC = msgcore.Msg()
 MF = msg.Msg()
 PE = PMEndpoint("client", 0)
