@@ -67,6 +67,19 @@ def test_rst_to_the_informative_response_takes_the_registration_back_and_cancels
     assert not out[0][0].has(o.OBSERVE) and not out[0][0].has_payload()
 
 
+def test_rst_to_a_retransmitted_informative_response_is_no_evidence():
+    # the client's ACK of the first copy was lost; by the retransmission its duplicate detection has
+    # moved on (RFC 7252 §4.5 keeps a bounded history) and it answers the copy with RST: it may well be
+    # in the group, so COUNT keeps its registration
+    h = H()
+    ir = h.register(C1, 1, b"\x4a")
+    again = [m for m, d in h.tick(h.s.next_deadline()) if m.code == msg.SERVICE_UNAVAILABLE]
+    assert again and again[0].mid == ir.mid
+    h.rx(msg.empty(msg.RST, ir.mid))
+    assert h.count() == 1 and h.s.stats["not_joined"] == 0 and h.s.group_for("/r") is not None
+    assert not h.s.pending       # the exchange is closed all the same
+
+
 def test_rst_from_one_of_two_keeps_the_group_with_count_one():
     h = H()
     ir1 = h.register(C1, 1, b"\x01")

@@ -358,8 +358,14 @@ class ServerCore:
                 ob.con_pending = False
                 if rst:
                     self._drop_observer(res, ob.peer, "RST to a notification")
-            elif rst and p.kind == "join":
+            elif rst and p.kind == "join" and p.tries == 0:
                 self._not_in_group(p.ref, peer, now, "answered the informative response with RST")
+            elif rst and p.kind == "join":
+                # an RST after a retransmission may answer a copy the client no longer recognises
+                # (its ACK of the first one lost, and its duplicate detection past it, RFC 7252
+                # §4.5): no evidence the client is not in the group
+                log.info("%s:%d answered a retransmitted informative response for %s with RST", peer[0],
+                         peer[1], p.ref.res.path)
             elif rst:
                 log.info("%s:%d rejected the informative response for %s (RST)", peer[0], peer[1], p.ref.res.path)
             return
@@ -378,7 +384,8 @@ class ServerCore:
         stray registration from a client that does not implement the draft keeps a group observation
         multicasting to nobody for several rounds (~30 min). The draft leaves the counting method to
         the server (§5.2 "for instance"); our rule: a CON informative response answered with RST
-        (RFC 7252 §4.2: the client could not process it) or never ACKed after MAX_RETRANSMIT
+        (RFC 7252 §4.2: the client could not process it; only an RST before any retransmission counts,
+        since a retransmitted copy may be RSTed by a client whose ACK was lost) or never ACKed after MAX_RETRANSMIT
         retransmissions (the client is gone) is evidence that this registration joined no group, so
         its +1 is taken back at once (COUNT' of the next B.3 round starts from it). Below B.3's cancel
         threshold the group observation is cancelled (§2.5). An ACK proves nothing (a client that does
