@@ -110,7 +110,7 @@ class ProxyDriver(CoreLoop):
 
     def sync_groups(self):
         """Join the groups the core needs, leave the others (closing the socket drops the membership)."""
-        want = self.core.groups
+        want = list(self.core.groups)
         loop = asyncio.get_running_loop()
         for g in want:
             if g in self.mc:
@@ -121,9 +121,12 @@ class ProxyDriver(CoreLoop):
             except OSError as e:
                 self.join_errors += 1
                 log.warning("cannot join %s:%d: %s", g[0], g[1], e)
+                # the core ends what needed it (its clients are told why) and stops asking for it
+                self.core.join_failed(g, e.strerror or str(e), now_ms())
                 continue
             self.mc[g] = _GroupSocket(self, s, g, loop)
             log.info("joined %s:%d", g[0], g[1])
+        want = self.core.groups
         for g in list(self.mc):
             if g not in want:
                 self.mc.pop(g).close()

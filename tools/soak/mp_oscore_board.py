@@ -2,7 +2,8 @@
 # coapcast.Client(oscore=...) with the keys module python -m tools.oscore_keys wrote (cN_config.py), run
 # by tools/soak/oscore.py. Re-observes when an observation ends; prints one line per event.
 # argv: uri duration_ms keys_module [k=v client config...]; k: steps (signature-check units per loop
-# turn, "none": at once), pm_oscore (outer/inner/both), pm (0/1), and coapcast.Client keywords.
+# turn, "none": at once), pm_oscore (outer/inner/both), pm (0/1), proxy (HOST:PORT: observe through that
+# forward proxy, draft §8-9), and coapcast.Client keywords.
 # Lines: "O t" observe sent, "N t observe via payload", "E t reason" ended, "L t text" a log line,
 # "S received delivered security inforesp source token stale" (core counters),
 # "X verified informative failed_informative fields_ignored busy duplicates" (coap.groupsec),
@@ -22,6 +23,10 @@ for kv in sys.argv[4:]:
         cfg[k] = None if v == "none" else v
 osc = {"OSCORE": keys.OSCORE, "GROUP_OSCORE": keys.GROUP_OSCORE, "OSCORE_SEQ_FILE": None,
        "PM_OSCORE": cfg.pop("pm_oscore", "outer"), "OSCORE_STEPS": cfg.pop("steps", 8)}
+prx = cfg.pop("proxy", None)
+if prx is not None:
+    h, p = prx.rsplit(":", 1)
+    prx = (h, int(p))
 t0 = ticks_ms()
 def now():
     return ticks_diff(ticks_ms(), t0)
@@ -34,8 +39,8 @@ def end(o, why):
     st["retry"] = ticks_ms()
 def observe():
     st["retry"] = None
-    c.observe(uri, cb, end)
-    print("O", now())
+    o = c.observe(uri, cb, end, proxy=prx)
+    print("O", now(), bytes(o.token).hex())
 observe()
 while now() < dur:
     c.service(20)
