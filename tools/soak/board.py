@@ -30,7 +30,11 @@ def start_board(tmpdir, uri, duration_ms, retry_ms=300, quiet=False, heap="192k"
 
 
 class BoardLog:
-    """Parsed board output."""
+    """Parsed output of mp_board.py, one line per event: "TAG field ..." (a line it cannot read, one cut
+    off at the end of the process, is skipped). Subclasses read other tags in _line."""
+
+    STATS = ("received", "delivered", "duplicates", "reordered", "feedback", "source", "token", "stale", "malformed",
+             "errors", "impaired", "rxsize")
 
     def __init__(self, out):
         self.out = out
@@ -38,29 +42,32 @@ class BoardLog:
         self.ends = []       # (t, reason)
         self.observes = []   # t
         self.heap = []       # (t, n, alloc)
-        self.stats = None
+        self.stats = None    # STATS -> n
         for line in out.splitlines():
             f = line.split()
-            if not f:
-                continue
-            try:
-                if f[0] == "N":
-                    self.notifs.append((int(f[1]), int(f[2]), int(f[3])))
-                elif f[0] == "E":
-                    self.ends.append((int(f[1]), " ".join(f[2:])))
-                elif f[0] == "O":
-                    self.observes.append(int(f[1]))
-                elif f[0] == "H":
-                    self.heap.append((int(f[1]), int(f[2]), int(f[3])))
-                elif f[0] == "S":
-                    k = ("received", "delivered", "duplicates", "reordered", "feedback", "source", "token",
-                         "stale", "malformed", "errors", "impaired", "rxsize")
-                    self.stats = dict(zip(k, (int(x) for x in f[1:])))
-            except (ValueError, IndexError):
-                pass
+            if f:
+                try:
+                    self._line(f[0], f, line)
+                except (ValueError, IndexError):
+                    pass
+
+    def _notif(self, f):
+        return int(f[1]), int(f[2]), int(f[3])
+
+    def _line(self, tag, f, line):
+        if tag == "N":
+            self.notifs.append(self._notif(f))
+        elif tag == "E":
+            self.ends.append((int(f[1]), " ".join(f[2:])))
+        elif tag == "O":
+            self.observes.append(int(f[1]))
+        elif tag == "H":
+            self.heap.append((int(f[1]), int(f[2]), int(f[3])))
+        elif tag == "S":
+            self.stats = dict(zip(self.STATS, map(int, f[1:])))
 
     def values(self):
-        return [v for t, v, via in self.notifs]
+        return [n[1] for n in self.notifs]
 
 
 def run_board(tmpdir, uri, duration_ms, timeout=None, **kw):

@@ -30,6 +30,7 @@ from coap import msg, cose, inforespenc
 from coap import optinfo as o
 from tools.util import ROOT, group_socket, micropython_bin, micropython_env
 from tools.soak.common import GROUP, Worker
+from tools.soak.board import BoardLog
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -63,41 +64,31 @@ def start_board(keydir, name, uri, duration_ms, heap=None, binary=None, **cfg):
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=keydir, env=env)
 
 
-class OscoreBoardLog:
-    """Parsed output of mp_oscore_board.py."""
+class OscoreBoardLog(BoardLog):
+    """Parsed output of mp_oscore_board.py: notifs (t, observe, via, payload), the core's stats, the
+    groupsec counters (sec), rejections by reason, PM lines."""
+
+    STATS = ("received", "delivered", "security", "inforesp", "source", "token", "stale")
+    SEC = ("verified", "informative", "failed_informative", "fields_ignored", "busy", "duplicates")
 
     def __init__(self, out):
-        self.out = out
-        self.notifs = []    # (t, observe, via, payload)
-        self.ends = []
-        self.observes = []
-        self.stats = None   # core: received delivered security inforesp source token stale
-        self.sec = None     # groupsec: verified informative failed_informative fields_ignored busy duplicates
+        self.sec = None
         self.rejects = {}
         self.pm = []
-        for line in out.splitlines():
-            f = line.split()
-            if not f:
-                continue
-            try:
-                if f[0] == "N":
-                    self.notifs.append((int(f[1]), int(f[2]), int(f[3]), " ".join(f[4:])))
-                elif f[0] == "E":
-                    self.ends.append((int(f[1]), " ".join(f[2:])))
-                elif f[0] == "O":
-                    self.observes.append(int(f[1]))
-                elif f[0] == "S":
-                    self.stats = dict(zip(("received", "delivered", "security", "inforesp", "source", "token",
-                                           "stale"), map(int, f[1:])))
-                elif f[0] == "X":
-                    self.sec = dict(zip(("verified", "informative", "failed_informative", "fields_ignored", "busy",
-                                         "duplicates"), map(int, f[1:])))
-                elif f[0] == "R":
-                    self.rejects = {k: int(v) for k, v in (x.split("=") for x in f[1:])}
-                elif f[0] == "P":
-                    self.pm.append(line[2:])
-            except (ValueError, IndexError):
-                pass
+        BoardLog.__init__(self, out)
+
+    def _notif(self, f):
+        return int(f[1]), int(f[2]), int(f[3]), " ".join(f[4:])
+
+    def _line(self, tag, f, line):
+        if tag == "X":
+            self.sec = dict(zip(self.SEC, map(int, f[1:])))
+        elif tag == "R":
+            self.rejects = {k: int(v) for k, v in (x.split("=") for x in f[1:])}
+        elif tag == "P":
+            self.pm.append(line[2:])
+        else:
+            BoardLog._line(self, tag, f, line)
 
     def payloads(self):
         return [p for t, v, via, p in self.notifs]
