@@ -77,8 +77,12 @@ _TX_TIMEOUT = const(5)  # the current timeout, doubled at each retransmission
 
 # Duplicate detection (RFC 7252 §4.5): a ring of _DEDUP Message IDs (Client._dm: 16-bit big-endian in
 # a bytearray, scanned as machine words) and, beside it, _DD_W fields per slot in Client._dd (one flat
-# list: no per-slot object; an empty slot has no source)
+# list: no per-slot object; an empty slot has no source). Two halves of _DEDUP_HALF slots: unicast
+# (0..) and multicast (_DEDUP_HALF..), so that a stream of multicast notifications never pushes out a
+# unicast CON before its retransmission (a CON informative response whose ACK was lost must get the
+# same ACK again, not a Reset: the server would take the Reset as "not in the group").
 _DEDUP = const(16)
+_DEDUP_HALF = const(8)
 _DD_SRC = const(0)      # the source (host, port)
 _DD_T = const(1)        # when it came
 _DD_REPLY = const(2)    # the empty ACK/RST type it got (a duplicate gets the same), or 0 (none)
@@ -190,7 +194,8 @@ class Client:
         self._mid = self.rng.getrandbits(16)
         self._dm = bytearray(2 * _DEDUP)  # ring of Message IDs ...
         self._dd = [None, 0, 0] * _DEDUP     # ... and their _DD_* fields
-        self._dk = 0                      # next slot
+        self._dk = 0                      # next slot in the unicast half ...
+        self._dg = 0                      # ... and in the multicast half
         # the random part of a group observation's silence deadline (a fraction of the leisure, so
         # that a group does not re-register at once): drawn again after each re-registration, not
         # per notification (no random draw on the hot path)
@@ -400,11 +405,11 @@ class Client:
             else:
                 st.dropped["type"] += 1
             return
-        if self._duplicate(m.mid, src, now):
+        if self._duplicate(m.mid, src, now, 0 if group is None else _DEDUP_HALF):
             return
         if code < 64:  # a request: we are no server
             st.dropped["code"] += 1
-            if t == _CON:
+            if t == _CON and group is None:  # (never a Reset to multicast, RFC 7252 §8.1)
                 self._reply(_RST, m.mid, src)
             return
         o = self._find(m, src, group)
@@ -441,13 +446,14 @@ class Client:
             self._response(o, m, src, now, None)  # piggybacked response
 
     @micropython.viper  # machine words on the board: the ring scan is the hot path's (issue 15)
-    def _duplicate(self, mid: int, src, now) -> bool:
+    def _duplicate(self, mid: int, src, now, half: int) -> bool:
         """RFC 7252 §4.5: True if (src, mid) came within NON_LIFETIME (counted, and answered with the
-        same empty ACK/RST as the first time); else remembered in the ring's next slot."""
+        same empty ACK/RST as the first time); else remembered in the next slot of its half of the ring
+        (half: 0 unicast, _DEDUP_HALF multicast)."""
         p = ptr8(self._dm)
         dd = self._dd
-        j = 0
-        while j < _DEDUP:
+        j = half
+        while j < half + _DEDUP_HALF:
             if (p[2 * j] << 8 | p[2 * j + 1]) == mid:
                 k = j * _DD_W
                 if dd[k + _DD_SRC] == src and ticks_diff(now, dd[k + _DD_T]) < params.NON_LIFETIME:
@@ -458,8 +464,13 @@ class Client:
                         self._send(msgcore.empty(rep, mid), src)
                     return True
             j += 1
-        j = int(self._dk)
-        self._dk = (j + 1) % _DEDUP
+        if half:
+            j = int(self._dg)
+            self._dg = (j + 1) % _DEDUP_HALF
+        else:
+            j = int(self._dk)
+            self._dk = (j + 1) % _DEDUP_HALF
+        j += half
         p[2 * j] = mid >> 8
         p[2 * j + 1] = mid & 0xFF
         k = j * _DD_W
@@ -470,7 +481,7 @@ class Client:
 
     def _reply(self, mtype, mid, src):
         """An empty ACK or RST to the message just remembered: a duplicate gets the same (§4.5)."""
-        self._dd[((self._dk - 1) % _DEDUP) * _DD_W + _DD_REPLY] = mtype
+        self._dd[((self._dk - 1) % _DEDUP_HALF) * _DD_W + _DD_REPLY] = mtype  # (unicast: CONs only come so)
         self._send(msgcore.empty(mtype, mid), src)
 
     def _deregistered(self, m, src):

@@ -21,6 +21,24 @@ def test_section4_informative_response_all_six_steps():
     assert c.take() == [] and c.stats.delivered == 2
 
 
+def test_retransmitted_informative_response_acked_again_after_many_multicast_notifications():
+    # RFC 7252 §4.5: the server's copy of the CON 5.03 (our ACK lost) gets the same ACK, even after
+    # a stream of multicast notifications (they have their own half of the duplicate ring): a Reset
+    # would tell the server this registration is not in the group
+    c = mk()
+    ob, s, r = reg(c)
+    c.receive(msg.empty(msg.ACK, r.mid), SRV, 1)
+    ir = info(ob.token)
+    c.receive(ir, SRV, 2)
+    assert [(m.type, m.mid) for m, d in sent(c)] == [(msg.ACK, 0x99)]
+    for v in range(11, 51):
+        c.receive(notif(v), SRV, 100 + v, GRP)
+    assert len(s.got) == 41 and c.take() == []
+    c.receive(ir, SRV, 4000)                         # the retransmission
+    assert [(m.type, m.mid) for m, d in sent(c)] == [(msg.ACK, 0x99)]
+    assert c.stats.duplicates == 1 and ob.state == client.GROUP and len(s.got) == 41
+
+
 def test_multicast_notifications_only_from_srv_with_token_t():
     c, ob, s = grouped()
     c.receive(notif(20, b"port"), ("192.0.2.10", 5684), 10, GRP)
