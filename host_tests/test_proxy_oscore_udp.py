@@ -25,10 +25,11 @@ FETCH = 0x05
 GID = bytes.fromhex("57ab2e")
 
 
-def _server(sport, grp, gport, keydir):
+def _server(sport, grp, gport, keydir, *extra):
     p = Proc([sys.executable, "-m", "tools.server", "--bind", "127.0.0.1", "--port", str(sport), "--group", grp,
               "--group-port", str(gport), "--mc-if", "127.0.0.1", "--no-builtins", "--group-resource", "/r=1234",
-              "--update", "/r=1", "--interval", "0.05", "--status-every", "0", "--oscore", keydir + "/server.json"])
+              "--update", "/r=1", "--interval", "0.05", "--status-every", "0", "--oscore", keydir + "/server.json"]
+             + list(extra))
     p.wait_for("listening on")
     return p
 
@@ -135,17 +136,19 @@ def test_appendix_d_two_boards_one_proxy_one_server_protected(tmp_path):
 def test_ticket_for_a_group_the_proxy_cannot_join(tmp_path):
     """The proxy's group joins fail (--mc-if: an address that is not this host's): the ticket request
     gets 5.03 with the reason, the board ends its observation with it; the proxy holds no group, no
-    target, and goes on answering (a second board the same)."""
+    target, and goes on answering (a second board the same). Every component with LTMR = 65011 (a
+    proxy on another number would refuse the ticket request's unknown critical option instead)."""
     kd = keys(tmp_path / "keys")
     sport, gport, pport = free_port(), free_port(), free_port()
     grp = group_addr()
-    srv = _server(sport, grp, gport, kd)
+    srv = _server(sport, grp, gport, kd, "--ltmr", "65011")
     sj = tmp_path / "proxy.json"
-    prx = proxy(pport, "--host", "sensor.example=127.0.0.1:%d" % sport, "--mc-if", "192.0.2.1", "--stats-json", str(sj))
+    prx = proxy(pport, "--host", "sensor.example=127.0.0.1:%d" % sport, "--mc-if", "192.0.2.1", "--stats-json", str(sj),
+                "--ltmr", "65011")
     try:
         logs = []
         for name in ("c1", "c2"):
-            b = start_board(kd, name, "coap://sensor.example/r", 4000, proxy="127.0.0.1:%d" % pport)
+            b = start_board(kd, name, "coap://sensor.example/r", 4000, proxy="127.0.0.1:%d" % pport, ltmr=65011)
             logs.append(OscoreBoardLog(b.communicate(timeout=60)[0]))
         assert not joined(grp)
     finally:
@@ -160,4 +163,5 @@ def test_ticket_for_a_group_the_proxy_cannot_join(tmp_path):
         assert len(b.observes) - 1 <= len(b.ends) <= len(b.observes), b.out
         assert all(via == 1 for t, v, via, p in b.notifs) and b.stats["security"] == 0, b.out  # last_notif only
     assert st["stats"]["join_failed"] >= 2 and st["stats"]["errors"] == 0 and not st["targets"] and not st["groups"]
+    assert st["stats"]["ltmr"] == st["stats"]["tickets"] == st["stats"]["join_failed"] and not st["stats"]["ltmr_refused"]
     assert st["join_errors"] >= 2 and "Traceback" not in prx.out()

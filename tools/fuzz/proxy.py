@@ -6,10 +6,11 @@ proxy joined GRP), a traditional one, a registration and an ordinary request wai
 An input is a control byte then a datagram: ctl & 3 the source (the server, client 1, client 2, a
 stranger), ctl & 4 it came on the group socket, ctl >> 6 the time jump (0, 10 ms, 5 s, 300 s).
 Invariants: no internal error, everything the proxy sends decodes, the groups it wants joined are
-exactly those of its live group observations (none leaked), every target has a live upstream and
-someone observing or waiting for it.
+exactly those of its live group observations and ticket targets (none leaked), every target has a live
+upstream (or is a live §9 ticket target / relay, tools/proxy/ticket.py, opaque.py) and someone
+observing or waiting for it.
 """
-from coap import client, msg
+from coap import cbor, cborenc, client, cose, msg
 from coap import options as o
 
 JUMPS = (0, 10, 5000, 300000)
@@ -66,8 +67,17 @@ class ProxyTarget:
         for ob in p.up.obs:
             if ob.grp is not None:
                 want[ob.grp] = want.get(ob.grp, 0) + 1
+        for t in p.targets.values():
+            if t.ticket is not None:
+                want[t.ticket.grp] = want.get(t.ticket.grp, 0) + 1
         assert p.groups == want, "group memberships %r != live group observations %r" % (p.groups, want)
         for t in p.targets.values():
+            if t.up is None:  # §9: a ticket target (the proxy listens) or a relay (opaque)
+                x = t.ticket or t.relay
+                assert x is not None and not x.over, "an ended ticket target or relay still listed"
+                assert t.observers or t.relay is not None and (t.relay.waiting or t.relay.due is not None), \
+                    "a ticket target or relay nobody observes or waits for (a leaked observation)"
+                continue
             assert t.up.state != client.ENDED, "a target without a live upstream observation"
             assert t.observers or t.waiting, "a target nobody observes or waits for (a leaked observation)"
 
@@ -97,4 +107,28 @@ def corpus():
                                                                 (o.OBSERVE, 0), (o.NO_RESPONSE, 26)]),
             b"\x01" + msg.encode(msg.CON, msg.GET, 12, b"\x04", [(o.PROXY_URI, sim.URI), (16, 1)]),
             b"\x01\x40\x00\x00\x01", b"\x00\x60\x00\x12\x34", b"\x02\x70\x00\x00\x01", b"\x05"]
+    return out + tickets(sim)
+
+
+def tickets(sim):
+    """§9 seeds: ticket requests (good, for a second group, bad tp_info, not protected), a protected
+    registration (relayed as it is), the multicast notifications on the ticket's T and its end."""
+    T = b"\x7b\x7b"
+
+    def tp(grp=sim.GRP, srv=sim.S, tok=T, tp_id=1):
+        return cborenc.dumps([tp_id, tok, cbor.Tag(260, bytes(int(x) for x in srv[0].split("."))), srv[1],
+                              cbor.Tag(260, bytes(int(x) for x in grp[0].split("."))), grp[1]])
+    grp_osc = cose.option(b"\x01\xf5", bytes.fromhex("57ab2e"), b"\x05", group=True)
+    target = [(o.PROXY_SCHEME, "coap"), (o.URI_HOST, "sensor.example"), (o.OBSERVE, 0)]
+    body = bytes(range(40))
+
+    def ticket(mid, tok, ltmr, osc=grp_osc, src=1):
+        return bytes([src]) + msg.encode(msg.CON, 0x05, mid, tok, target + [(9, osc), (o.LTMR, ltmr)], body)
+    out = [ticket(20, b"\x4b", tp()), ticket(21, b"\x02", tp(), src=2), ticket(22, b"\x4c", tp(("233.252.0.9", 5683), tok=b"\x7c")),
+           ticket(23, b"\x4d", b"\x85\x01"), ticket(24, b"\x4e", tp(tp_id=2)), ticket(25, b"\x4f", tp(("10.0.0.5", 5683))),
+           ticket(26, b"\x50", tp(srv=("10.0.0.7", 5683))), ticket(27, b"\x51", tp(), osc=b"\x09\x00\x01"),
+           b"\x01" + msg.encode(msg.CON, 0x05, 28, b"\x52", target + [(9, b"\x09\x00\x01")], body[:12])]
+    for k, obs in enumerate((7, 8, None)):  # the server's protected multicast notifications on T, then its end
+        out.append(b"\x04" + msg.encode(msg.NON, 0x45 if obs is not None else 0x44, 0x700 + k, T,
+                                        ([(o.OBSERVE, obs)] if obs is not None else []) + [(9, grp_osc)], body))
     return out

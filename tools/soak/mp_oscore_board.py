@@ -3,7 +3,7 @@
 # by tools/soak/oscore.py. Re-observes when an observation ends; prints one line per event.
 # argv: uri duration_ms keys_module [k=v client config...]; k: steps (signature-check units per loop
 # turn, "none": at once), pm_oscore (outer/inner/both), pm (0/1), proxy (HOST:PORT: observe through that
-# forward proxy, draft §8-9), and coapcast.Client keywords.
+# forward proxy, draft §8-9), ltmr (the Listen-To-Multicast-Responses number), and coapcast.Client keywords.
 # Lines: "O t" observe sent, "N t observe via payload", "E t reason" ended, "L t text" a log line,
 # "S received delivered security inforesp source token stale" (core counters),
 # "X verified informative failed_informative fields_ignored busy duplicates" (coap.groupsec),
@@ -24,6 +24,9 @@ for kv in sys.argv[4:]:
 osc = {"OSCORE": keys.OSCORE, "GROUP_OSCORE": keys.GROUP_OSCORE, "OSCORE_SEQ_FILE": None,
        "PM_OSCORE": cfg.pop("pm_oscore", "outer"), "OSCORE_STEPS": cfg.pop("steps", 8)}
 prx = cfg.pop("proxy", None)
+if "ltmr" in cfg:
+    from coap import options
+    options.configure(ltmr=cfg.pop("ltmr"))
 if prx is not None:
     h, p = prx.rsplit(":", 1)
     prx = (h, int(p))
