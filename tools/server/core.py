@@ -702,7 +702,8 @@ class ServerCore:
                 g.wire.append((seq, res.value))
             self.stats["notifications"] += 1
             self._send(buf, g.grp, multicast=True)
-            log.info("notify %s T=%s obs=%d %d B", res.path, g.token.hex(), seq, len(buf))
+            if log.isEnabledFor(logging.INFO):   # (the per-update path builds no log arguments for nothing)
+                log.info("notify %s T=%s obs=%d %d B", res.path, g.token.hex(), seq, len(buf))
             self._check_mtu(res)
             if q is not None:
                 log.info("rough counting round %d of %s: MRFD Q=%d (COUNT %d, M=%d)", g.counter.rounds + 1,
