@@ -1,7 +1,8 @@
-# Random and mutated bytes reach the decoders: only the codecs' own exceptions may come out.
+# Random and mutated bytes reach the decoders (message, informative response, CBOR): only the codecs' own
+# exceptions may come out.
 from hypothesis import given, settings, strategies as st
 
-from coap import msg, inforesp
+from coap import cbor, msg, inforesp
 from coap.msg import DecodeError
 
 SEEDS = [bytes.fromhex(x) for x in (
@@ -11,13 +12,21 @@ SEEDS = [bytes.fromhex(x) for x in (
 )]
 
 
-@settings(max_examples=5000, deadline=None)
-@given(st.binary(max_size=80))
-def test_msg_decode_random(b):
-    try:
-        msg.decode(b)
-    except DecodeError:
-        pass
+def only_own_errors(decode, error, max_size, examples):
+    """A test: random bytes (up to max_size) into decode raise nothing but its own error."""
+    @settings(max_examples=examples, deadline=None)
+    @given(st.binary(max_size=max_size))
+    def test(b):
+        try:
+            decode(b)
+        except error:
+            pass
+    return test
+
+
+test_msg_decode_random = only_own_errors(msg.decode, DecodeError, 80, 5000)
+test_inforesp_random = only_own_errors(inforesp.parse, inforesp.InfoRespError, 80, 3000)
+test_cbor_random = only_own_errors(cbor.loads, cbor.CBORDecodeError, 64, 3000)
 
 
 @settings(max_examples=5000, deadline=None)
@@ -34,13 +43,4 @@ def test_msg_and_inforesp_mutated(seed, flips, cut):
         if m.has_payload():
             inforesp.parse(bytes(m.payload()))
     except (DecodeError, inforesp.InfoRespError):
-        pass
-
-
-@settings(max_examples=3000, deadline=None)
-@given(st.binary(max_size=80))
-def test_inforesp_random(b):
-    try:
-        inforesp.parse(b)
-    except inforesp.InfoRespError:
         pass
