@@ -27,11 +27,13 @@ class TightSocket:
         return self.s.fileno()
 
 
-def _tighten(d, limit):
-    k = d._key(d.sock)
+def _tight_driver(limit):
+    """(core, driver, its port, its TightSocket): a driver on a free port whose recvfrom fails above limit bytes."""
+    core = Core()
+    d, p = _driver(core)
     t = TightSocket(d.sock, limit)
-    d._fd[k] = (t, None)
-    return t
+    d._fd[d._key(d.sock)] = (t, None)
+    return core, d, p, t
 
 
 def _send(p, data):
@@ -48,10 +50,8 @@ def _service(d, n):
 
 
 def test_memory_error_in_recvfrom_falls_back_to_512_bytes():
-    core = Core()
-    d, p = _driver(core)
+    core, d, p, t = _tight_driver(600)
     try:
-        t = _tighten(d, 600)
         _send(p, b"\x50\x45\x00\x01")
         _service(d, 1)
         assert core.got == [b"\x50\x45\x00\x01"] and t.asked == [1472, 512], t.asked
@@ -64,10 +64,8 @@ def test_memory_error_in_recvfrom_falls_back_to_512_bytes():
 
 
 def test_memory_error_even_at_512_drops_counted_and_the_loop_goes_on():
-    core = Core()
-    d, p = _driver(core)
+    core, d, p, t = _tight_driver(100)
     try:
-        t = _tighten(d, 100)
         _send(p, b"\x50\x45\x00\x03")
         for _ in range(40):
             d.service(25)             # raises nothing
