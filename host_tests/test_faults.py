@@ -95,6 +95,18 @@ def _seed_dropping_first_exchange():
     raise AssertionError("no seed")
 
 
+def _server_down(srv, board, down_s, kill=False):
+    """2 s into the board's run, stop the server (SIGTERM, or kill -9) and start it again down_s later.
+    Returns (the board's log, when it stopped, when it was up again) in time.monotonic()."""
+    time.sleep(2.0)
+    srv.stop(kill=kill)
+    t_stop = time.monotonic()
+    time.sleep(down_s)
+    srv.start()
+    t_up = time.monotonic()
+    return BoardLog(board.communicate(timeout=40)[0]), t_stop, t_up
+
+
 def test_20_percent_loss_both_ways(tmp_path):
     srv = Server(extra=["--update", "/r=0.1", "--interval", "0.05", "--wait", "3"], ack_timeout_ms=ACK_MS).start()
     relay = RelayThread(srv.port, loss=20.0, seed=_seed_dropping_first_exchange())
@@ -141,13 +153,7 @@ def test_server_restart_clean_shutdown_board_reregisters(tmp_path):
     try:
         p = start_board(str(tmp_path), srv.url("/r"), 3000 + RETX_BOUND_MS + 1500, retry_ms=200, ack_timeout_ms=ACK_MS,
                         leisure_ms=300)
-        time.sleep(2.0)
-        srv.stop()                      # SIGTERM: the §2.5 multicast cancellation goes out
-        t_stop = time.monotonic()
-        time.sleep(1.0)
-        srv.start()
-        t_up = time.monotonic()
-        b = BoardLog(p.communicate(timeout=40)[0])
+        b, t_stop, t_up = _server_down(srv, p, 1.0)   # SIGTERM: the §2.5 multicast cancellation goes out
     finally:
         srv.stop()
     assert any("cancelled by the server" in r for t, r in b.ends), b.out[-3000:]
@@ -290,13 +296,7 @@ def test_server_killed_board_notices_max_age_silence_and_reregisters(tmp_path):
         p = start_board(str(tmp_path), srv.url("/r"), 4500 + RETX_BOUND_MS + 1000, retry_ms=200, ack_timeout_ms=ACK_MS,
                         leisure_ms=leisure,
                         max_silence_ms=silence)
-        time.sleep(2.0)
-        srv.stop(kill=True)
-        t_kill = time.monotonic()
-        time.sleep(2.5)
-        srv.start()
-        t_up = time.monotonic()
-        b = BoardLog(p.communicate(timeout=40)[0])
+        b, t_kill, t_up = _server_down(srv, p, 2.5, kill=True)
     finally:
         srv.stop()
     ts = [t for t, v, via in b.notifs]
