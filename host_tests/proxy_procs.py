@@ -89,6 +89,26 @@ class Proc:
         return self.p.returncode
 
 
+def stop(*procs):
+    """Stop, in this order, the processes that were started (None: one that never was)."""
+    for p in procs:
+        if p is not None:
+            p.stop()
+
+
+def outputs(first, **others):
+    """The output of `first`, then the last 4000 characters of each of `others` under "--- name ---":
+    the message of a failing assertion."""
+    return first.out() + "".join("\n--- %s ---\n%s" % (k, p.out()[-4000:]) for k, p in others.items())
+
+
+def no_traceback(first, **others):
+    """Asserts that none of the processes printed a Traceback. Returns outputs(first, **others)."""
+    out = outputs(first, **others)
+    assert not any("Traceback" in p.out() for p in (first,) + tuple(others.values())), out
+    return out
+
+
 def group_addr():
     """A group address of our own for a test (no two tests share one)."""
     return "233.252.%d.%d" % (random.randrange(1, 250), random.randrange(1, 250))

@@ -9,7 +9,7 @@ import time
 from coap import msg, inforesp, cbor
 from coap import options as o
 
-from proxy_procs import Proc, free_port, group_addr, micropython_bin, micropython_env, request, server
+from proxy_procs import Proc, free_port, group_addr, micropython_bin, micropython_env, no_traceback, request, server, stop
 
 BOARD = r'''
 import sys, coapcast
@@ -65,11 +65,8 @@ def test_board_joins_from_discovery_and_is_counted(tmp_path):
             time.sleep(0.25)
         b.wait_for("done", 30)
     finally:
-        if b is not None:
-            b.stop()
-        srv.stop()
-    out = b.out() + "\n--- server ---\n" + srv.out()[-4000:]
-    assert "Traceback" not in out, out
+        stop(b, srv)
+    out = no_traceback(b, server=srv)
     assert b.grep("nodiscovery"), out                         # no answer: a clear OSError
     assert b.grep("joined")[0] == ["2", "1"], out             # GROUP, one group socket
     notes = b.grep("notif")

@@ -12,7 +12,7 @@ import time
 from coap import msg
 from coap import options as o
 
-from proxy_procs import BOARD, board, free_port, group_addr, joined, proxy, request, server
+from proxy_procs import BOARD, board, free_port, group_addr, joined, no_traceback, outputs, proxy, request, server, stop
 
 URI = "coap://sensor.example/r"
 
@@ -52,12 +52,8 @@ def test_server_killed_and_restarted_behind_the_proxy(tmp_path):
             time.sleep(0.4)
         b.wait_for("done", 10)
     finally:
-        if b is not None:
-            b.stop()
-        prx.stop()
-        srv.stop()
-    out = b.out() + "\n--- proxy ---\n" + prx.out()[-3000:]
-    assert "Traceback" not in out, out
+        stop(b, prx, srv)
+    out = no_traceback(b, proxy=prx)
     notes = b.grep("notif")
     assert bytes.fromhex(notes[-1][3]) == b"after", out
     assert b.grep("done")[0][0] == "3", out              # still observing through the proxy (PROXY)
@@ -87,11 +83,9 @@ def test_vanished_board_removed_and_group_left(tmp_path):
         r = request(("127.0.0.1", pport), msg.GET, [(o.PROXY_URI, "coap://sensor.example/r")])
         assert r.code == msg.CONTENT and bytes(r.payload()).startswith(b"v")
     finally:
-        if b is not None:
-            b.stop()
-        prx.stop()
-        srv.stop()
-    assert "CON notification timeout" in prx.out() and "Traceback" not in prx.out()
+        stop(b, prx, srv)
+    no_traceback(prx)
+    assert "CON notification timeout" in prx.out()
 
 
 def test_server_cancellation_reaches_the_board_and_garbage_is_counted(tmp_path):
@@ -113,16 +107,14 @@ def test_server_cancellation_reaches_the_board_and_garbage_is_counted(tmp_path):
         s.close()
         srv.stop()                            # SIGINT: the server cancels its group observations (§2.5)
         ended = b.wait_for("ended", 10)
-        assert "cancelled" in ended, b.out() + "\n--- proxy ---\n" + prx.out()[-3000:]
+        assert "cancelled" in ended, outputs(b, proxy=prx)
         for _ in range(20):
             if not joined(grp):
                 break
             time.sleep(0.1)
         assert not joined(grp), prx.out()[-3000:]
     finally:
-        if b is not None:
-            b.stop()
-        prx.stop()
+        stop(b, prx)
     st = json.load(open(stats))["stats"]
     up = json.load(open(stats))["upstream"]
     assert st["errors"] == 0 and st["malformed"] > 0 and "'token': 0" not in up, (st, up)  # garbage on T's group counted

@@ -10,7 +10,7 @@
 from coap import msg, inforesp, cborenc
 from coap import options as o
 
-from proxy_procs import BOARD, board, free_port, group_addr, joined, proxy, request, server, trace
+from proxy_procs import BOARD, board, free_port, group_addr, joined, proxy, request, server, stop, trace
 
 URI = "coap://sensor.example/r"
 
@@ -45,10 +45,7 @@ def test_appendix_c_two_boards_one_proxy_one_server(tmp_path):
         for b in boards:
             b.wait_for("done")
     finally:
-        for b in boards:
-            b.stop()
-        prx.stop()
-        srv.stop()
+        stop(*boards, prx, srv)
     for b in boards:
         assert "Traceback" not in b.out(), b.out()
         notes = b.grep("notif")
