@@ -5,7 +5,22 @@ import re
 import subprocess
 
 from tools import mpy
-from tools.bench.run import HERE, ROOT, MICROPYTHON, kv, run_cpy
+from tools.bench.run import HERE, ROOT, MICROPYTHON, figure_table, kv, run_cpy
+
+# (mp_client.py mode, -X heapsize, the figures it prints: (label, key, target))
+FIGURES = (
+    ("import", "192k", (("heap after `import coapcast` (bytes)", "import_heap_bytes", "<= 40960 B"),
+                        ("  qstrs the import interns (names, short strings)", "qstrs_added", ""),
+                        ("  qstr pools before -> after (a new pool: a step)", "qstr_pools", ""))),
+    ("obs", "192k", (("per group observation (bytes)", "per_group_observation_bytes", "<= 512 B"),
+                     ("  all in one group (bytes)", "per_group_observation_shared_group_bytes", ""))),
+    ("hold8", "96k", (("holds 8 group observations in -X heapsize=96k", "hold_ok", "= 1"),
+                      ("  heap in use then (bytes)", "heap_used", ""))),
+    ("hot", "192k", (("notification hot path, datagram -> callback: median us", "hot_median_us", "<= 15 us"),
+                     ("  p90 us", "hot_p90_us", ""),
+                     ("  heap bytes allocated per notification", "hot_alloc_bytes", "= payload view"),
+                     ("  of which the payload memoryview (bytes)", "payload_view_bytes", ""))),
+)
 
 
 def _mpy():
@@ -32,25 +47,13 @@ def _mp(mpydir, mode, heap, binary=MICROPYTHON):
 
 def run():
     d = _mpy()
-    imp = _mp(d, "import", "192k")
-    obs = _mp(d, "obs", "192k")
-    hold = _mp(d, "hold8", "96k")
-    hot = _mp(d, "hot", "192k")
-    cp = run_cpy("mp_client.py")
+    rows = []
+    for mode, heap, figs in FIGURES:
+        f = _mp(d, mode, heap)
+        rows += [(label, f.get(k, "?"), target) for label, k, target in figs]
+    rows.append(("CPython: hot path median us", run_cpy("mp_client.py").get("hot_median_us", "?"), ""))
     print("== board client (unix port, from .mpy)")
-    print("  %-52s %10s   target" % ("", "figure"))
-    print("  %-52s %10s   <= 40960 B" % ("heap after `import coapcast` (bytes)", imp.get("import_heap_bytes", "?")))
-    print("  %-52s %10s" % ("  qstrs the import interns (names, short strings)", imp.get("qstrs_added", "?")))
-    print("  %-52s %10s" % ("  qstr pools before -> after (a new pool: a step)", imp.get("qstr_pools", "?")))
-    print("  %-52s %10s   <= 512 B" % ("per group observation (bytes)", obs.get("per_group_observation_bytes", "?")))
-    print("  %-52s %10s" % ("  all in one group (bytes)", obs.get("per_group_observation_shared_group_bytes", "?")))
-    print("  %-52s %10s   = 1" % ("holds 8 group observations in -X heapsize=96k", hold.get("hold_ok", "?")))
-    print("  %-52s %10s" % ("  heap in use then (bytes)", hold.get("heap_used", "?")))
-    print("  %-52s %10s   <= 15 us" % ("notification hot path, datagram -> callback: median us", hot.get("hot_median_us", "?")))
-    print("  %-52s %10s" % ("  p90 us", hot.get("hot_p90_us", "?")))
-    print("  %-52s %10s   = payload view" % ("  heap bytes allocated per notification", hot.get("hot_alloc_bytes", "?")))
-    print("  %-52s %10s" % ("  of which the payload memoryview (bytes)", hot.get("payload_view_bytes", "?")))
-    print("  %-52s %10s" % ("CPython: hot path median us", cp.get("hot_median_us", "?")))
+    figure_table(rows)
 
 
 if __name__ == "__main__":

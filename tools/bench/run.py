@@ -37,6 +37,13 @@ def run_cpy(script):
     return kv(p.stdout)
 
 
+def figure_table(rows, width=52):
+    """Print figures under a "figure  target" heading, one line per (label, value, target)."""
+    print("  %-*s %10s   target" % (width, "", "figure"))
+    for label, value, target in rows:
+        print(("  %-*s %10s   %s" % (width, label, value, target)).rstrip())
+
+
 def discover():
     """Every tools/bench/bench_*.py with a run() function, in name order."""
     mods = []
