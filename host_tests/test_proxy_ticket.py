@@ -55,7 +55,8 @@ class World:
     def __init__(self, tmp, boards=("c1", "c2"), chain=False, proxy=None, draft=False, **ccfg):
         self.keydir = keys(tmp, n=len(boards), seqs={"group": 501, "oscore:c1": 301, "oscore:c2": 401} if draft else None)
         self.net = Net()
-        self.core = ServerCore([Resource("/r", CBOR_1234, 60, group_after=1, writable=True)],
+        self.core = ServerCore([Resource("/r", CBOR_1234, 60, group_after=1, writable=True),
+                                Resource("/t", "0", 0, writable=True)],
                                Config(srv_addr=S[0], grp=GRP, notify_interval_ms=0, token_len=1 if draft else 4),
                                rng=FixedRng(0x7b) if draft else random.Random(1))
         self.srv = secure.setup(self.core, self.keydir + "/server.json")
@@ -75,16 +76,16 @@ class World:
             self.addr[name] = ("10.0.1.%d" % (k + 1), 5683)
             self.net.add(self.addr[name], c)
 
-    def observe(self, name, run=1000):
+    def observe(self, name, run=1000, uri=URI):
         c = self.c[name]
-        ob = c.observe(P2 if self.p2 else P, [(o.PROXY_URI, URI)], lambda p, cf, v, via: c.got.append((bytes(p), v, via)),
+        ob = c.observe(P2 if self.p2 else P, [(o.PROXY_URI, uri)], lambda p, cf, v, via: c.got.append((bytes(p), v, via)),
                        self.net.now, lambda ob, why: c.ended.append(why))
         self.net.pump()
         self.net.run(run)
         return ob
 
-    def update(self, value):
-        self.s.update("/r", value, self.net.now)
+    def update(self, value, path="/r"):
+        self.s.update(path, value, self.net.now)
         self.net.pump()
 
     def wire(self, src, dst, since=0):
@@ -410,3 +411,29 @@ def test_ltmr_number_configurable_everywhere(tmp_path):
         assert w.c["c1"].got[-1][0] == CBOR_5678
     finally:
         o.configure(*old)
+
+
+def test_protected_traditional_observation_relayed_as_it_is(tmp_path):
+    """A protected observation of a resource that is not group-observed: the proxy cannot read it
+    either; registration and notifications are relayed per client on their tokens (opaque.py)."""
+    w = World(tmp_path, boards=("c1",))
+    ob = w.observe("c1", uri="coap://sensor.example/t")
+    assert ob.state == client.TRAD and not w.p.groups
+    for v in (b"1", b"2"):
+        w.update(v, "/t")
+    c = w.c["c1"]
+    assert [g[0] for g in c.got] == [b"0", b"1", b"2"] and c.stats.dropped["security"] == 0
+    (t,) = w.p.targets.values()
+    assert t.relay is not None and list(t.observers) == [C1] and w.p.stats["notifications_out"] == 2
+
+
+def test_protected_registration_upstream_silent_gets_5_04(tmp_path):
+    w = World(tmp_path, boards=("c1",), proxy=dict(ack_timeout_ms=100, max_retransmit=1, ack_delay_ms=50))
+    w.net.remove(S)
+    n0 = w.mark()
+    w.observe("c1", run=2000)
+    sent = w.wire(P, S, n0)  # the CON and its one retransmission (max_retransmit 1), outer Observe kept
+    assert len(sent) == 2 and sent[0].mid == sent[1].mid and sent[0].uint(o.OBSERVE) == 0 and sent[0].has(cose.OSCORE)
+    ans = [m for m in w.wire(P, C1, n0) if m.code]
+    assert ans and ans[0].code == 0xA4 and bytes(ans[0].payload()) == b"no answer from upstream"
+    assert not w.p.targets and w.p.stats["gateway_timeouts"] == 1

@@ -75,7 +75,7 @@ class ProxyTarget:
             if t.up is None:  # §9: a ticket target (the proxy listens) or a relay (opaque)
                 x = t.ticket or t.relay
                 assert x is not None and not x.over, "an ended ticket target or relay still listed"
-                assert t.observers or t.relay is not None and (t.relay.waiting or t.relay.due is not None), \
+                assert t.observers or t.relay is not None and (t.relay.waiting or t.relay.tx is not None), \
                     "a ticket target or relay nobody observes or waits for (a leaked observation)"
                 continue
             assert t.up.state != client.ENDED, "a target without a live upstream observation"

@@ -63,7 +63,7 @@ from coap import optinfo as o   # the whole option table (coap.options and more)
 from tools.badinput import BadInput
 from tools.proxy import route as R
 from tools.proxy.exchange import Downstream
-from tools.proxy.ticket import Tickets
+from tools.proxy.ticket import Tickets, observe_offset
 
 log = logging.getLogger("coapcast.proxy")
 
@@ -73,7 +73,6 @@ _OBS_MASK = 0xFFFFFF
 def _max_age(m):
     """Max-Age of a response in s (RFC 7252 §5.10.5: 60 when absent)."""
     return m.uint(o.MAX_AGE, 60) if 0 <= m.opt_len(o.MAX_AGE) <= 4 else 60
-_OFFSET_BITS = 20
 
 
 class Upstream(cc.Client):
@@ -519,7 +518,7 @@ class ProxyCore:
         changed = t.group is not None and t.group != ident
         t.group = ident
         if t.offset is None or changed:
-            t.offset = 1 + self.rng.getrandbits(_OFFSET_BITS) % ((1 << _OFFSET_BITS) - 1)
+            t.offset = observe_offset(self.rng)
         opts = self._response_opts(cur) or [(o.CONTENT_FORMAT, o.CF_INFORMATIVE)]
         payload = bytes(cur.payload())
         targets = [(ex, None) for ex in t.waiting if not ex.done]

@@ -13,11 +13,12 @@ RFC 8613 §4.1.3.5 and RFC 7641 §5 for OSCORE-protected observations).
   registration whose informative         D: "Observe: 0" on P -> S)     it becomes an observer; without (the
   response is protected, §9)                                            informative response: outer 2.04) done
 
-Upstream: a CON with the proxy's own token, retransmitted (RFC 7252 §4.2); the answers on that token
-from that peer: CON ones ACKed, duplicates dropped, stale notifications dropped (RFC 7641 §3.4), the
-others relayed with the proxy's Observe (the upstream's + a per-relay offset, as core.py does for
-group observations). A Reset or no answer ends it with 5.02 / 5.04 to the clients. The last client
-gone: forgotten (the next notification from upstream is Reset by the proxy's upstream core).
+Upstream: a CON with the proxy's own token, retransmitted by the proxy's exchange layer (exchange.py,
+RFC 7252 §4.2); the answers on that token from that peer: CON ones ACKed, duplicates dropped, stale
+notifications dropped (RFC 7641 §3.4), the others relayed with the proxy's Observe (the upstream's + a
+per-relay offset, as core.py does for group observations). A Reset or no answer ends it with 5.02 /
+5.04 to the clients. The last client gone: forgotten (the next notification from upstream is Reset by
+the proxy's upstream core).
 
 A Relay is the .relay of a Target in core.targets (key ("opaque", ...)), .up None.
 """
@@ -28,11 +29,11 @@ from coap import msg
 from coap import optinfo as o
 
 from tools.proxy import route as R
+from tools.proxy.ticket import observe_offset, refuse_full
 
 log = logging.getLogger("coapcast.proxy")
 
 _DEDUP = 16
-_OFFSET_BITS = 20
 
 
 class Relay:
@@ -41,9 +42,7 @@ class Relay:
         self.data = data        # the request as sent upstream
         self.token = token
         self.mid = mid
-        self.tries = 0
-        self.timeout = 0
-        self.due = None         # the next retransmission (None: acknowledged or answered)
+        self.tx = None          # the CON in flight (exchange.Tx; None: acknowledged or answered)
         self.mids = []          # Message IDs of the latest answers (RFC 7252 §4.5)
         self.v = None           # the latest Observe relayed, and when
         self.t = 0
@@ -71,28 +70,22 @@ def start(core, ex, r, m, now, ticket=False):
     sig = tuple(sorted((n, o.encode_value(n, v)) for n, v in opts if n != R.HOP_LIMIT))
     key = ("opaque", r.dest, m.code, sig, payload) + (() if ticket else (ex.peer, ex.token))
     t = core.targets.get(key)
+    if refuse_full(core, ex, t, now):
+        return
     if t is None:
-        if len(core.targets) >= core.cfg.max_targets:
-            core._bad("overload", ex.peer, "too many observed targets", now)
-            core.down.reply(ex, msg.SERVICE_UNAVAILABLE, [], b"proxy: too many observed targets", now)
-            return
         from tools.proxy.core import Target
         t = Target(r)
         t.key = key
-        t.offset = 1 + core.rng.getrandbits(_OFFSET_BITS) % ((1 << _OFFSET_BITS) - 1)
+        t.offset = observe_offset(core.rng)
         tok = _token(core)
         mid = core.up._next_mid()  # the upstream core's Message ID space: one per peer
         rl = t.relay = Relay(r.dest, msg.encode(msg.CON, m.code, mid, tok, opts, payload), tok, mid)
         rl.ticket = ticket
         core.targets[key] = t
         core.tickets.relays += 1
-        _send(core, rl, now)
+        rl.tx = core.down.con(rl.data, rl.dest, now, lambda ok, why: _acked(core, t, ok, why))
         log.info("%s relayed to %s:%d%s", "ticket request" if ticket else "protected observation", r.dest[0],
                  r.dest[1], " (token %s)" % tok.hex())
-    elif ex.peer not in t.observers and len(t.observers) >= core.cfg.max_observers:
-        core._bad("overload", ex.peer, "%s: observer table full" % t.uri, now)
-        core.down.reply(ex, msg.SERVICE_UNAVAILABLE, [], b"proxy: observer table full", now)
-        return
     rl = t.relay
     ex.what = t.uri
     if ticket:
@@ -104,61 +97,42 @@ def start(core, ex, r, m, now, ticket=False):
         core.down.hold(ex, now, core.cfg.wait_ms)
 
 
-def _send(core, rl, now):
-    cfg = core.cfg
-    if rl.tries == 0:
-        span = int(cfg.ack_timeout_ms * (cfg.ack_random_factor - 1))
-        rl.timeout = cfg.ack_timeout_ms + ((core.rng.getrandbits(16) * span) >> 16)
-    else:
-        rl.timeout *= 2
-        core.stats["retransmissions"] += 1
-    rl.due = now + rl.timeout
-    core.down.send(rl.data, rl.dest)
-
-
-def tick(core, t, now):
+def _acked(core, t, ok, why):
+    """The upstream CON's fate (exchange.Downstream): acknowledged, or Reset / no answer (the end)."""
     rl = t.relay
-    if rl.due is None or rl.due > now:
+    rl.tx = None
+    if ok or rl.over:
         return
-    if rl.tries >= core.cfg.max_retransmit:
-        rl.due = None
+    if why == "timeout":
         core.stats["gateway_timeouts"] += 1
-        end(core, t, now, (R.GATEWAY_TIMEOUT, [], b"no answer from upstream"))
-        return
-    rl.tries += 1
-    _send(core, rl, now)
+        end(core, t, core._now, (R.GATEWAY_TIMEOUT, [], b"no answer from upstream"))
+    else:
+        end(core, t, core._now, (R.BAD_GATEWAY, [], b"reset by upstream"))
 
 
 def upstream(core, um, src, now):
-    """A unicast datagram from upstream: True if it was a relay's (its ACK/RST, an answer on its token)."""
+    """A unicast response from upstream: True if it was on a relay's token (the empty ACK / RST of its
+    CON is exchange.Downstream's: _acked)."""
+    if um.code < 64:
+        return False
     for t in list(core.targets.values()):
         rl = t.relay
-        if rl is None or rl.dest != src:
+        if rl is None or rl.dest != src or not um.token_is(rl.token):
             continue
-        if um.code == 0:
-            if um.type < msg.ACK or um.mid != rl.mid or rl.due is None:
-                continue
-            rl.due = None
-            if um.type == msg.RST:
-                core.stats["rst"] += 1
-                end(core, t, now, (R.BAD_GATEWAY, [], b"reset by upstream"))
-            return True
-        if um.code < 64 or not um.token_is(rl.token):
+        if um.type == msg.ACK and um.mid != rl.mid:
             continue
-        if um.type == msg.ACK:
-            if um.mid != rl.mid:
-                continue
-            rl.due = None
-        elif um.type == msg.CON:
-            core.down.send(msg.empty(msg.ACK, um.mid), src)
+        if rl.tx is not None:  # answered (piggybacked, or a separate response: the request arrived)
+            core.down.cancel(rl.tx)
+            rl.tx = None
         if um.type != msg.ACK:
+            if um.type == msg.CON:
+                core.down.send(msg.empty(msg.ACK, um.mid), src)
             if um.mid in rl.mids:
                 core.stats["dup"] += 1
                 return True
             rl.mids.append(um.mid)
             if len(rl.mids) > _DEDUP:
                 rl.mids.pop(0)
-            rl.due = None  # a separate answer: the request arrived
         _answer(core, t, um, now)
         return True
     return False
@@ -207,7 +181,8 @@ def end(core, t, now, final=None):
     if not rl.over:
         rl.over = True
         core.tickets.relays -= 1
-    rl.due = None
+    core.down.cancel(rl.tx)
+    rl.tx = None
     waiting, rl.waiting = rl.waiting, []
     if final is not None:
         code, opts, payload = final

@@ -48,7 +48,7 @@ from coap import addr, cbor, cose, inforesp, msg
 from coap import client as cc
 from coap import optinfo as o
 
-from tools.proxy import opaque, route as R
+from tools.proxy import route as R
 
 log = logging.getLogger("coapcast.proxy")
 
@@ -58,6 +58,29 @@ LINGER_MS = 86400 * 1000          # coap.client caps a silence (Max-Age) at a da
                                   # again within that
 _DEDUP = 16
 _OFFSET_BITS = 20
+
+
+def observe_offset(rng):
+    """The proxy's Observe numbers for an observation it relays are the upstream's plus this offset,
+    drawn in [1, 2**20) per observation: always fresher than the client's baseline (RFC 7641 §3.4),
+    also through a chain (core.py's docstring)."""
+    return 1 + rng.getrandbits(_OFFSET_BITS) % ((1 << _OFFSET_BITS) - 1)
+
+
+def refuse_full(core, ex, t, now):
+    """True (and 5.03 to ex, counted) when a new target (t None) or a new observer of t does not fit
+    (--max-targets, --max-observers)."""
+    if t is None:
+        if len(core.targets) < core.cfg.max_targets:
+            return False
+        what = "too many observed targets"
+    elif ex.peer in t.observers or len(t.observers) < core.cfg.max_observers:
+        return False
+    else:
+        what = "observer table full"
+    core._bad("overload", ex.peer, "%s: %s" % (t.uri if t is not None else ex.what or "?", what), now)
+    core.down.reply(ex, msg.SERVICE_UNAVAILABLE, [], b"proxy: " + what.encode(), now)
+    return True
 _STRIP = (o.PROXY_URI, o.PROXY_SCHEME, o.URI_HOST, o.URI_PORT, o.LTMR, R.HOP_LIMIT, o.PM)
 
 
@@ -137,6 +160,7 @@ class Tickets:
                 core.down.reply(ex, e.code, [], e.why.encode(), now)
                 return
             core.stats["tickets_forwarded"] += 1
+            from tools.proxy import opaque
             opaque.start(core, ex, r, m, now, ticket=True)
             return
         try:
@@ -147,11 +171,9 @@ class Tickets:
             return
         key = ("ltmr", srv, T)
         t = core.targets.get(key)
+        if refuse_full(core, ex, t, now):
+            return
         if t is None:
-            if len(core.targets) >= core.cfg.max_targets:
-                core._bad("overload", ex.peer, "too many observed targets", now)
-                core.down.reply(ex, msg.SERVICE_UNAVAILABLE, [], b"proxy: too many observed targets", now)
-                return
             t = self._target(r, key, srv, T, grp, phantom(m, T), now)
         else:
             lt = t.ticket
@@ -161,10 +183,6 @@ class Tickets:
                 t.group = (T, grp)
             lt.ph = phantom(m, T)
             lt.heard = now
-            if ex.peer not in t.observers and len(t.observers) >= core.cfg.max_observers:
-                core._bad("overload", ex.peer, "%s: observer table full" % t.uri, now)
-                core.down.reply(ex, msg.SERVICE_UNAVAILABLE, [], b"proxy: observer table full", now)
-                return
         core._add_observer(t, ex, now)
         core.stats["tickets"] += 1
         core.down.ack(ex)  # the answers are the notifications (Appendix D: no response of its own)
@@ -197,13 +215,14 @@ class Tickets:
         t.uri = "coap://%s:%d (T=%s)" % (srv[0] if ":" not in srv[0] else "[%s]" % srv[0], srv[1], T.hex())
         t.ticket = Listen(srv, T, grp, ph, now)
         t.group = (T, grp)
-        t.offset = 1 + core.rng.getrandbits(_OFFSET_BITS) % ((1 << _OFFSET_BITS) - 1)
+        t.offset = observe_offset(core.rng)
         core.targets[key] = t
         self.n += 1
         return t
 
     def protected(self, ex, r, m, now):
         """A request the proxy cannot read (OSCORE) with Observe: relayed with its outer Observe (opaque.py)."""
+        from tools.proxy import opaque
         opaque.start(self.core, ex, r, m, now)
 
     def upstream(self, um, src, now, group):
@@ -212,7 +231,10 @@ class Tickets:
         if um is None:
             return False
         if group is None:
-            return self.relays > 0 and opaque.upstream(self.core, um, src, now)
+            if not self.relays:
+                return False
+            from tools.proxy import opaque
+            return opaque.upstream(self.core, um, src, now)
         return self.multicast(um, src, now, group)
 
     def multicast(self, um, src, now, group):
@@ -256,29 +278,21 @@ class Tickets:
         return True
 
     def tick(self, now):
-        if not self.n and not self.relays:
+        if not self.n:
             return
         linger = self.core.cfg.max_silence_ms or LINGER_MS
         for t in list(self.core.targets.values()):
             if t.ticket is not None and now - t.ticket.heard >= linger:
                 log.info("%s: nothing for %d s: no longer listening", t.uri, linger // 1000)
                 self.ended(t, now)
-            elif t.relay is not None:
-                opaque.tick(self.core, t, now)
 
     def next_deadline(self):
-        if not self.n and not self.relays:
+        if not self.n:
             return None
         linger = self.core.cfg.max_silence_ms or LINGER_MS
-        d = []
-        for t in self.core.targets.values():
-            if t.ticket is not None:
-                d.append(t.ticket.heard + linger)
-            elif t.relay is not None and t.relay.due is not None:
-                d.append(t.relay.due)
+        d = [t.ticket.heard + linger for t in self.core.targets.values() if t.ticket is not None]
         if not d:
-            if not any(t.ticket is not None or t.relay is not None for t in self.core.targets.values()):
-                self.n = self.relays = 0  # (the core dropped them all at once: shutdown)
+            self.n = 0  # (the core dropped them all at once: shutdown)
             return None
         return min(d)
 
@@ -287,6 +301,7 @@ class Tickets:
         (code, opts, payload) of the upstream's last response, relayed to them (RFC 7641 §3.2), else
         nothing (an unprotected word from the proxy would only be dropped by them)."""
         if t.relay is not None:
+            from tools.proxy import opaque
             opaque.end(self.core, t, now, final)
             return
         core = self.core
