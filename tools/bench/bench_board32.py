@@ -132,23 +132,27 @@ def figures(binary, board, heap, big_heap, app_heaps):
     return f
 
 
-ROWS = [
-    ("heap after `import coapcast` (bytes)", "import", "import_heap_bytes", "<= 40960"),
-    ("per group observation (bytes)", "obs", "per_group_observation_bytes", "<= 512"),
-    ("  all in one group (bytes)", "obs", "per_group_observation_shared_group_bytes", ""),
-    ("holds 8 group observations at 112k (64-bit: 224k)", "hold8", "hold_ok", "= 1"),
-    ("  heap in use then (bytes)", "hold8", "heap_used", ""),
-    ("informative response: heap before (bytes)", "info", "info_before", ""),
-    ("  peak while processed, GC off (bytes)", "info", "info_peak", ""),
-    ("  largest free block after (bytes)", "info", "max_free_block", ""),
-    ("board app at 56k (64-bit: 112k): notifications", "app", "notifications", ">= %d" % N_APP),
-    ("  MemoryErrors out of the app's loop", "app", "memory_errors", "= 0"),
-    ("  heap after gc.collect, min..max (bytes)", "app", "heap_min..heap_max", ""),
-    ("  largest free block at the end (bytes)", "app", "max_free_block", ""),
-    ("  telemetry sent/answered/failed", "app", "telemetry", ""),
-    ("  datagrams dropped (no heap for them)", "app", "dropped_internal", "= 0"),
-    ("board app at 112k (the ESP32's grown heap): notifications", "app112k", "notifications", ">= %d" % N_APP),
-    ("  MemoryErrors out of the app's loop", "app112k", "memory_errors", "= 0"),
+
+def _app(title):
+    """The rows every board app run has: (label, figure, target)."""
+    return [("board app at %s: notifications" % title, "notifications", ">= %d" % N_APP),
+            ("  MemoryErrors out of the app's loop", "memory_errors", "= 0")]
+
+
+ROWS = [  # (the run in figures(), its rows: (label, figure or "a..b", target))
+    ("import", [("heap after `import coapcast` (bytes)", "import_heap_bytes", "<= 40960")]),
+    ("obs", [("per group observation (bytes)", "per_group_observation_bytes", "<= 512"),
+             ("  all in one group (bytes)", "per_group_observation_shared_group_bytes", "")]),
+    ("hold8", [("holds 8 group observations at 112k (64-bit: 224k)", "hold_ok", "= 1"),
+               ("  heap in use then (bytes)", "heap_used", "")]),
+    ("info", [("informative response: heap before (bytes)", "info_before", ""),
+              ("  peak while processed, GC off (bytes)", "info_peak", ""),
+              ("  largest free block after (bytes)", "max_free_block", "")]),
+    ("app", _app("56k (64-bit: 112k)") + [("  heap after gc.collect, min..max (bytes)", "heap_min..heap_max", ""),
+                                          ("  largest free block at the end (bytes)", "max_free_block", ""),
+                                          ("  telemetry sent/answered/failed", "telemetry", ""),
+                                          ("  datagrams dropped (no heap for them)", "dropped_internal", "= 0")]),
+    ("app112k", _app("112k (the ESP32's grown heap)")),
 ]
 
 
@@ -179,8 +183,9 @@ def run():
         cols.append(("32-bit frozen", figures(runtimes.unix32f_bin(), "unix32", "56k", "112k", ("56k",))))
     cols.append(("64-bit .mpy", figures(MICROPYTHON, "unix", "112k", "224k", ("112k",))))
     print("  %-58s" % "" + "".join("%15s" % c for c, _ in cols) + "   target")
-    for label, k, n, target in ROWS:
-        print("  %-58s" % label + "".join("%15s" % (_cell(f, k, n),) for _, f in cols) + "   " + target)
+    for k, rows in ROWS:
+        for label, n, target in rows:
+            print("  %-58s" % label + "".join("%15s" % (_cell(f, k, n),) for _, f in cols) + "   " + target)
     for name, f in cols:
         for k, v in f.items():
             if v.get("error"):
