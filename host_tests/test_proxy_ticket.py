@@ -425,6 +425,12 @@ def test_protected_traditional_observation_relayed_as_it_is(tmp_path):
     assert [g[0] for g in c.got] == [b"0", b"1", b"2"] and c.stats.dropped["security"] == 0
     (t,) = w.p.targets.values()
     assert t.relay is not None and list(t.observers) == [C1] and w.p.stats["notifications_out"] == 2
+    w.c["c1"]._register(ob, w.net.now)  # a re-registration (Max-Age expiry, same token): replaces the relay
+    w.net.pump()
+    (t2,) = w.p.targets.values()
+    assert t2 is not t and list(t2.observers) == [C1]
+    w.update(b"3", "/t")
+    assert [g[0] for g in c.got][-1] == b"3" and c.stats.dropped["security"] == 0
 
 
 def test_protected_registration_upstream_silent_gets_5_04(tmp_path):

@@ -73,6 +73,10 @@ def start(core, ex, r, m, now, ticket=False):
     if refuse_full(core, ex, t, now):
         return
     if t is None:
+        if not ticket:  # the client's new request on the same token replaces its old one (RFC 7641 §4.1)
+            for old in list(core.targets.values()):
+                if old.relay is not None and not old.relay.ticket and old.key[-2:] == (ex.peer, ex.token):
+                    end(core, old, now)
         from tools.proxy.core import Target
         t = Target(r)
         t.key = key
