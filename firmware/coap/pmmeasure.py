@@ -94,8 +94,7 @@ class Meter:
         self.event = 0      # last non-zero Event field received (pattern-specific width)
         self.v_lo = 0       # an S period is an RTT sample in [v_lo, v_hi) (v_hi 0: none known)
         self.v_hi = 0
-        self.ub = 0         # the shortest period not vouched for: an upper bound of the RTT
-        self.ub_n = 0       # periods not vouched for (idle time in them, RFC 9312 §3.8)
+        self.idle = 0       # S periods not taken: not vouched for (request gaps, RFC 9312 §3.8)
 
     # --- per packet ---
     def rx(self, v, now):
@@ -131,6 +130,7 @@ class Meter:
         # keeps a D apart from what reordering and loss can make of an edge, and an ambiguous flip
         # costs the D chain, never a wrong sample:
         #   - a flip among the first 2x packets after an edge is a late packet of the closed block
+        #     (not before the first edge: a board joining a group flow starts anywhere in a block)
         #     (overtaken by up to 2x packets; also what an early D after losses would look like:
         #     the D chain restarts);
         #   - a flip well before the expected edge (cnt < dlim) is a D at once (D_NOW, for a
@@ -151,7 +151,7 @@ class Meter:
             if b == self.mark:
                 self.cnt += 1
                 return NOT_D
-            if self.cnt <= self.lz and self.late < self.lz:
+            if self.cnt <= self.lz and self.late < self.lz and not self.first:
                 self.late += 1
                 if self.blocks:
                     self.lost -= 1  # it was counted lost in the block just closed
@@ -251,7 +251,8 @@ class Meter:
         # only when the client sent its next request as the echo came back (NSTART=1, back to back);
         # on an application-limited flow it is the gap between requests (RFC 9312 §3.8: idle time).
         # A period counts as an RTT only when the client's own delay level vouches for it; else it is
-        # an upper bound of the RTT, reported apart (ub, ub_n).
+        # counted apart (idle), never a sample: with NSTART=1 it is an RTT plus idle time, with
+        # requests in flight together it is shorter than an RTT.
         if self.s_last < 0:
             self.s_last = s
             return
@@ -272,9 +273,7 @@ class Meter:
             return
         self.s_t = now
         if p >= self.v_hi:  # (v_hi 0: no delay level from the client yet)
-            self.ub_n += 1
-            if not self.ub or p < self.ub:
-                self.ub = p
+            self.idle += 1
             return
         if p < self.v_lo:  # shorter than the client's RTT: requests in a burst, not a round trip
             self.spurious += 1
@@ -363,7 +362,7 @@ class Meter:
             "rtt_n": self.rn, "d_pkts": self.d_seen, "spurious": self.spurious, "stale": self.stale,
             "absent": self.absent, "bad": self.bad, "switches": self.switches,
             "event": self.event, "event_levels": self.event_levels(),
-            "rtt_ub_ms": self.ub if self.ub_n else None, "idle": self.ub_n,
+            "idle": self.idle,
         }
         if samples:
             d["rtt_samples"] = self.samples()
@@ -374,7 +373,7 @@ class Meter:
         exp = self.blocks * self.n
         loss = ("%.2f%%" % (100.0 * self.lost / exp)) if exp else "-"
         rtt = ("%sms" % self.rtt_median()) if self.rn else "-"
-        ub = (" idle<=%dms (%d periods: RTT upper bound)" % (self.ub, self.ub_n)) if self.ub_n else ""
+        ub = (" idle=%d (spin periods not taken: request gaps)" % self.idle) if self.idle else ""
         return "pm %s pat=%d pkts=%d loss=%s (%d/%d, %d bursts) rtt=%s (n=%d min=%s max=%s)%s spur=%d" % (
             label, self.pattern, self.pkts, loss, self.lost, exp, self.bursts, rtt, self.rn,
             self.rmin if self.rn else "-", self.rmax if self.rn else "-", ub, self.spurious)

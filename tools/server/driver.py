@@ -179,8 +179,8 @@ def pm_flows(pm):
         if d["pkts"]:
             s += " rx=%d loss=%s rtt=%s" % (d["pkts"], "-" if d["loss_pct"] is None else "%.1f%%" % d["loss_pct"],
                                             "-" if d["rtt_ms"] is None else "%gms" % d["rtt_ms"])
-            if d.get("idle"):  # S periods with the client's idle time in them: only an upper bound
-                s += " (idle periods: rtt<=%dms)" % d["rtt_ub_ms"]
+            if d.get("idle"):  # S periods the client's delay level does not vouch for: request gaps
+                s += " (%d spin periods not taken: request gaps)" % d["idle"]
         ev = d.get("peer_event")
         if ev:
             s += " ev=%d/%d" % tuple(ev)
