@@ -38,6 +38,28 @@ def run_micropython(script, args=(), path=(), heap=HEAP, timeout=600, env_extra=
                           cwd=ROOT)
 
 
+def run_cli(args, env=None, timeout=30):
+    """Run a command line from the repository root (env: variables added). Returns (exit status, the
+    non-empty lines of stdout + stderr)."""
+    p = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                       env=dict(os.environ, **(env or {})))
+    return p.returncode, [ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip()]
+
+
+def one_line_error(args, *words, env=None, rc=None):
+    """The tool exits non-zero (rc if given) with exactly one line, no traceback, that contains every
+    word; returns that line."""
+    code, lines = run_cli(args, env)
+    text = "\n".join(lines)
+    assert code != 0, "exit 0 for %s:\n%s" % (args, text)
+    if rc is not None:
+        assert code == rc, text
+    assert "Traceback" not in text and len(lines) == 1, "not one line for %s:\n%s" % (args[2:], text)
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return lines[0]
+
+
 _MAKE_SAYS = re.compile(r"^make(\[\d+\])?: \*\*\* ")
 
 

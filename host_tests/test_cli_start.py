@@ -12,27 +12,7 @@ import time
 
 import pytest
 
-from helpers import ROOT, run_make
-
-
-def run(args, env=None, timeout=30):
-    p = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                       env=dict(os.environ, **(env or {})))
-    lines = [ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip()]
-    return p.returncode, lines
-
-
-def one_line_error(args, *words, env=None, rc=None):
-    """The tool exits non-zero with exactly one line that contains every word; returns that line."""
-    code, lines = run(args, env)
-    text = "\n".join(lines)
-    assert code != 0, "exit 0 for %s:\n%s" % (args, text)
-    if rc is not None:
-        assert code == rc, text
-    assert "Traceback" not in text and len(lines) == 1, "not one line for %s:\n%s" % (args[2:], text)
-    for w in words:
-        assert w in lines[0], (w, lines[0])
-    return lines[0]
+from helpers import ROOT, one_line_error, run_cli as run, run_make
 
 
 def server(*args):
