@@ -15,11 +15,17 @@ import pytest
 from helpers import ROOT, one_line_error, run_cli as run, run_make
 
 
-def server(*args):
-    return [sys.executable, "-m", "tools.server", "--port", "0", "--duration", "0.2", "--status-every", "0"] + list(args)
+def tool(module, *quick):
+    """The command line of `python -m module`: the arguments of a short, quiet run, then the test's."""
+    return lambda *args: [sys.executable, "-m", module] + list(quick) + list(args)
 
 
-@pytest.mark.parametrize("args, words", [
+server = tool("tools.server", "--port", "0", "--duration", "0.2", "--status-every", "0")
+relay = tool("tools.relay", "--duration", "0.2", "--report", "0", "--listen", "127.0.0.1:0")
+
+
+# (the tool, a bad value, the words of its one line): exit status 2, before anything starts
+@pytest.mark.parametrize("cli, args, words", [(server, a, w) for a, w in [
     (["--group-port", "70000"], ["--group-port", "70000", "1..65535"]),
     (["--port", "70000"], ["--port", "70000", "1..65535"]),
     (["--group-port", "0"], ["--group-port", "'0'"]),
@@ -42,9 +48,19 @@ def server(*args):
     (["--update", "/r=abc"], ["--update /r=abc", "SECONDS"]),
     (["--policy", "sometimes"], ["--policy", "sometimes", "first"]),
     (["--mrfd", "11"], ["--mrfd 11", "taken"]),
-])
-def test_server_bad_values_one_line(args, words):
-    one_line_error(server(*args), *words, rc=2)
+]] + [(relay, a, w) for a, w in [
+    (["--loss", "150"], ["--loss", "150", "0..100"]),
+    (["--server", "localhost:5683"], ["--server", "localhost:5683", "HOST:PORT"]),
+    (["--server", "127.0.0.1:0"], ["--server", "127.0.0.1:0"]),
+    (["--listen", "10.0.0.1:5000"], ["--listen", "10.0.0.1", "127.0.0.1"]),
+    (["--x", "40"], ["--x 40", "--n"]),
+    (["--delay=-3"], ["--delay", "-3", ">= 0"]),
+    (["--json", "/nonexistent-dir/x.json"], ["--json", "no such directory"]),
+    (["--pm-option", "11"], ["--pm-option 11", "taken"]),
+    (["--mrfd", "65003"], ["--mrfd 65003", "must differ"]),
+]])
+def test_bad_values_one_line(cli, args, words):
+    one_line_error(cli(*args), *words, rc=2)
 
 
 def test_server_mc_if_not_of_this_host_one_line():
@@ -135,25 +151,6 @@ def test_server_refuses_the_port_of_a_running_libcoap_server():
     finally:
         lib.terminate()
         lib.wait(5)
-
-
-def relay(*args):
-    return [sys.executable, "-m", "tools.relay", "--duration", "0.2", "--report", "0", "--listen", "127.0.0.1:0"] + list(args)
-
-
-@pytest.mark.parametrize("args, words", [
-    (["--loss", "150"], ["--loss", "150", "0..100"]),
-    (["--server", "localhost:5683"], ["--server", "localhost:5683", "HOST:PORT"]),
-    (["--server", "127.0.0.1:0"], ["--server", "127.0.0.1:0"]),
-    (["--listen", "10.0.0.1:5000"], ["--listen", "10.0.0.1", "127.0.0.1"]),
-    (["--x", "40"], ["--x 40", "--n"]),
-    (["--delay=-3"], ["--delay", "-3", ">= 0"]),
-    (["--json", "/nonexistent-dir/x.json"], ["--json", "no such directory"]),
-    (["--pm-option", "11"], ["--pm-option 11", "taken"]),
-    (["--mrfd", "65003"], ["--mrfd 65003", "must differ"]),
-])
-def test_relay_bad_values_one_line(args, words):
-    one_line_error(relay(*args), *words, rc=2)
 
 
 def test_relay_port_in_use_one_line():
