@@ -168,6 +168,18 @@ def request(dest, code, opts, payload=b"", timeout=3.0):
     raise AssertionError("no answer from %r" % (dest,))
 
 
+def stepper(steps, figure):
+    """expect(pred, what, start) -> (index, step): the first step of a trace() from `start` on where
+    pred(dir, peer, group, Msg) holds; else an AssertionError naming the figure's step, with the trace."""
+    def expect(pred, what, start):
+        for k in range(start, len(steps)):
+            if pred(*steps[k]):
+                return k, steps[k]
+        raise AssertionError("%s step not found after #%d: %s\n%s" % (figure, start, what, "\n".join(
+            "%s %s %s %s %s" % (d, p, g, msg.code_str(m.code), m.items()) for d, p, g, m in steps)))
+    return expect
+
+
 def trace(path):
     """The proxy's --trace file: [(dir, peer, group, Msg)]."""
     out = []

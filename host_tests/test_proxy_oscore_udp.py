@@ -15,7 +15,7 @@ from coap import msg, cbor, cose
 from coap import optinfo as o
 from tools.soak.oscore import start_board, OscoreBoardLog
 
-from proxy_procs import Proc, free_port, group_addr, joined, proxy, trace
+from proxy_procs import Proc, free_port, group_addr, joined, proxy, stepper, trace
 from secflow import keys
 from helpers import ROOT  # noqa: F401
 
@@ -72,12 +72,7 @@ def test_appendix_d_two_boards_one_proxy_one_server_protected(tmp_path):
     regtok = [bytes.fromhex(ln.split()[2]) for b in logs for ln in b.out.splitlines() if ln.startswith("O ")]
     steps = trace(tr)
 
-    def expect(pred, what, start):
-        for k in range(start, len(steps)):
-            if pred(*steps[k]):
-                return k, steps[k]
-        raise AssertionError("Appendix D step not found after #%d: %s\n%s" % (start, what, "\n".join(
-            "%s %s %s %s %s" % (d, p, g, msg.code_str(m.code), m.items()) for d, p, g, m in steps)))
+    expect = stepper(steps, "Appendix D")
 
     clients, tickets, tp = [], [], None
     k = 0

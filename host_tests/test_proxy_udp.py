@@ -10,7 +10,7 @@
 from coap import msg, inforesp, cborenc
 from coap import options as o
 
-from proxy_procs import BOARD, board, free_port, group_addr, joined, proxy, request, server, stop, trace
+from proxy_procs import BOARD, board, free_port, group_addr, joined, proxy, request, server, stepper, stop, trace
 
 URI = "coap://sensor.example/r"
 
@@ -59,12 +59,7 @@ def test_appendix_c_two_boards_one_proxy_one_server(tmp_path):
     c1, c2 = None, None
     steps = trace(tr)
 
-    def expect(pred, what, start):
-        for k in range(start, len(steps)):
-            if pred(*steps[k]):
-                return k, steps[k]
-        raise AssertionError("Appendix C step not found after #%d: %s\n%s" % (start, what, "\n".join(
-            "%s %s %s %s" % (d, p, g, m) for d, p, g, m in steps)))
+    expect = stepper(steps, "Appendix C")
 
     # 1. C1 -> P: GET, Token 0x4a (C1's), Observe 0, Proxy-Uri coap://sensor.example/r
     k, (_, c1, _, m) = expect(lambda d, p, g, m: d == "in" and m.code == msg.GET and m.token_bytes() == t1,
