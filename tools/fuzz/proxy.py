@@ -12,8 +12,7 @@ observing or waiting for it.
 """
 from coap import cbor, cborenc, client, cose, msg
 from coap import options as o
-
-JUMPS = (0, 10, 5000, 300000)
+from tools.fuzz.targets import CoreTarget
 
 
 def _world():
@@ -27,10 +26,9 @@ def _world():
     return w
 
 
-class ProxyTarget:
+class ProxyTarget(CoreTarget):
     def __init__(self, reset=2000):
-        self.reset = reset
-        self.k = 0
+        CoreTarget.__init__(self, reset)
         self.p = None
 
     def _new(self):
@@ -48,16 +46,9 @@ class ProxyTarget:
         self.p.take()
         self.base = self.p.stats["errors"]
 
-    def __call__(self, data):
-        if self.p is None or self.k % self.reset == 0:
-            self._new()
-        self.k += 1
-        if not data:
-            return
-        ctl = data[0]
-        self.now += JUMPS[ctl >> 6]
+    def _feed(self, ctl, datagram):
         p = self.p
-        p.receive(data[1:], self.srcs[ctl & 3], self.now, self.grp if ctl & 4 else None)
+        p.receive(datagram, self.srcs[ctl & 3], self.now, self.grp if ctl & 4 else None)
         if self.k % 4 == 0:
             p.tick(self.now)
         for buf, dest in p.take():

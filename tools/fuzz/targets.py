@@ -208,13 +208,31 @@ class _Errors(logging.Handler):
         self.last = self.format(record)
 
 
-class ServerTarget:
-    """One long-lived ServerCore (reset every `reset` inputs). data[0]: bits 0-5 the peer
-    (127.0.0.x:5000+k), bits 6-7 the time jump; data[1:]: the datagram."""
+class CoreTarget:
+    """A long-lived sans-I/O core (the server's, the proxy's), built again by _new() every `reset`
+    inputs (it sets self.now). An input is a control byte then a datagram: bits 6-7 of the control
+    jump the clock (CORE_JUMPS), then _feed(control, datagram) runs the input and the checks."""
+
+    CORE_JUMPS = (0, 10, 5000, 300000)
 
     def __init__(self, reset=2000):
         self.reset = reset
         self.k = 0
+
+    def __call__(self, data):
+        if self.k % self.reset == 0:
+            self._new()
+        self.k += 1
+        if data:
+            self.now += self.CORE_JUMPS[data[0] >> 6]
+            self._feed(data[0], data[1:])
+
+
+class ServerTarget(CoreTarget):
+    """One long-lived ServerCore. Control bits 0-5: the peer (127.0.0.x:5000+k)."""
+
+    def __init__(self, reset=2000):
+        CoreTarget.__init__(self, reset)
         self.core = None
         self.errors = _Errors()
         # only add a handler: the logger's level and propagation belong to the caller
@@ -236,17 +254,10 @@ class ServerTarget:
         self.core = core
         self.base = core.stats["errors"]
 
-    def __call__(self, data):
-        if self.core is None or self.k % self.reset == 0:
-            self._new()
-        self.k += 1
-        if not data:
-            return
-        ctl = data[0]
-        self.now += (0, 10, 5000, 300000)[ctl >> 6]
+    def _feed(self, ctl, datagram):
         core = self.core
         self.errors.last = None
-        core.receive(data[1:], ("127.0.0.%d" % (1 + (ctl & 63)), 5000 + (ctl & 63)), self.now)
+        core.receive(datagram, ("127.0.0.%d" % (1 + (ctl & 63)), 5000 + (ctl & 63)), self.now)
         if self.k % 8 == 0:
             core.tick(self.now)
         if self.k % 64 == 0:
