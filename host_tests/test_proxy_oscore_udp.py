@@ -9,6 +9,8 @@
 # outer code is 2.04 (RFC 8613 §4.2; the figure: 2.05). Then the faults over UDP: a proxy that cannot
 # join the group (its interface address is not this host's) refuses the ticket with 5.03 and the reason,
 # the board ends its observation with it, nothing is joined, nothing crashes.
+import json
+import sys
 import time
 
 from coap import msg, cbor, cose
@@ -17,9 +19,6 @@ from tools.soak.oscore import start_board, OscoreBoardLog
 
 from proxy_procs import Proc, free_port, group_addr, joined, proxy, stepper, trace
 from secflow import keys
-from helpers import ROOT  # noqa: F401
-
-import sys
 
 FETCH = 0x05
 GID = bytes.fromhex("57ab2e")
@@ -149,7 +148,6 @@ def test_ticket_for_a_group_the_proxy_cannot_join(tmp_path):
     finally:
         prx.stop()
         srv.stop()
-    import json
     st = json.loads(sj.read_text())
     for b in logs:
         assert "Traceback" not in b.out and b.stats is not None, b.out[-3000:]

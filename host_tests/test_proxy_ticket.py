@@ -14,7 +14,7 @@ import random
 import aiocoap
 import pytest
 
-from coap import client, msg, cborenc, cbor, cose, inforesp
+from coap import client, msg, cborenc, cbor, cose
 from coap import optinfo as o
 from tools.proxy.core import ProxyCore, ProxyConfig
 from tools.proxy.sim import Net, Server, S, P, P2, GRP
