@@ -7,19 +7,13 @@
 # Lines: "O t" observe sent, "N t v via" notification, "E t reason" ended, "H t n alloc" heap after
 # gc.collect (every heap_every notifications when set, and at the end), "S ..." final stats.
 import sys, gc
-import coapcast
+import coapcast, mp_args
 from coap.compat import ticks_ms, ticks_diff
 uri = sys.argv[1]
 dur = int(sys.argv[2])
 retry_ms = int(sys.argv[3])
 quiet = sys.argv[4] == "1"
-cfg = {}
-for kv in sys.argv[5:]:
-    k, v = kv.split("=")
-    try:
-        cfg[k] = int(v)
-    except ValueError:
-        cfg[k] = v
+cfg = mp_args.config(sys.argv[5:])
 heap_every = cfg.pop("heap_every", 0)
 mc_loss = cfg.pop("mc_loss", 0)      # % of group datagrams dropped on arrival (no nftables: tests)
 link_file = cfg.pop("link_file", "") # while this file exists, every datagram in is dropped (link down)

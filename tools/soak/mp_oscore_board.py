@@ -9,18 +9,12 @@
 # "X verified informative failed_informative fields_ignored busy duplicates" (coap.groupsec),
 # "R reason=n ..." rejections by reason, "P line" PM figures per flow, "H heap" after gc.collect.
 import sys, gc
-import coapcast
+import coapcast, mp_args
 from coap.compat import ticks_ms, ticks_diff
 uri = sys.argv[1]
 dur = int(sys.argv[2])
 keys = __import__(sys.argv[3])
-cfg = {}
-for kv in sys.argv[4:]:
-    k, v = kv.split("=")
-    try:
-        cfg[k] = int(v)
-    except ValueError:
-        cfg[k] = None if v == "none" else v
+cfg = mp_args.config(sys.argv[4:])
 osc = {"OSCORE": keys.OSCORE, "GROUP_OSCORE": keys.GROUP_OSCORE, "OSCORE_SEQ_FILE": None,
        "PM_OSCORE": cfg.pop("pm_oscore", "outer"), "OSCORE_STEPS": cfg.pop("steps", 8)}
 prx = cfg.pop("proxy", None)
