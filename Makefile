@@ -41,7 +41,7 @@ fuzz: $(STAMP)
 soak: setup
 	$(PY) -m tools.soak --n $(N)
 
-# make demo [BOARDS=3] [DURATION=30] [PM=0|1|off] [OSCORE=1]
+# make demo [BOARDS=3] [DURATION=30] [PM=0|1|off] [OSCORE=1] [LOSS=0] [DELAY=10] (report: build/demo/report.png)
 demo: setup
 	$(PY) tools/demo.py
 

@@ -27,7 +27,7 @@
 #   - the server reflects on its very next packet to the peer when that packet may carry a D, else
 #     drops the D (a held reflection would stretch the client's sample); likewise a D it could only
 #     recognise packets later (near a block end) unless that came in the same ms;
-#   - the client holds the reflection at most srtt/16 ms for an allowed packet, else drops it (a
+#   - the client holds the reflection at most srtt/8 ms for an allowed packet, else drops it (a
 #     hold lengthens the D-to-D period the server and probes measure);
 #   - the client regenerates when no D came back for t_max + t_max/8 ms after its last D (the 1/8
 #     margin keeps a regeneration gap above the t_max that observers reject, under jitter).
@@ -275,10 +275,10 @@ class PMEndpoint:
             if st.d_pend:
                 # a reflection: the server's on its very next packet (its hold would stretch the
                 # client's own sample), the client's on the first packet allowed to carry it within
-                # srtt/16 of the D's arrival; else it is dropped (the client regenerates later)
-                if ticks_diff(now_ms, st.d_back) <= (m.srtt8 >> 7 if self.role == CLIENT else 0) and ok:
+                # srtt/8 of the D's arrival; else it is dropped (the client regenerates later)
+                if ticks_diff(now_ms, st.d_back) <= (m.srtt8 >> 6 if self.role == CLIENT else 0) and ok:
                     mark = True
-                elif self.role == SERVER or ticks_diff(now_ms, st.d_back) > (m.srtt8 >> 7):
+                elif self.role == SERVER or ticks_diff(now_ms, st.d_back) > (m.srtt8 >> 6):
                     st.d_pend = False
                     self.d_dropped += 1
             elif ok and gap > 2 * x and self.role == CLIENT:
