@@ -359,6 +359,15 @@ def report(png, sj, rj, names, probe, a, t_end):
              len(names), a.duration, a.pm, a.delay, a.loss))
 
 
+def _json(path):
+    """The JSON a process wrote at exit, or None (it did not get to write it)."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
 def _pm(s):
     if s not in ("0", "1", "off"):
         raise argparse.ArgumentTypeError("expected 0, 1 or off (make demo PM=0|1|off), got %r" % s)
@@ -485,18 +494,7 @@ def main(argv=None):
             p.stop()
         if nft is not None:
             nft.delete()
-    sj = None
-    try:
-        with open(stats_path) as f:
-            sj = json.load(f)
-    except (OSError, ValueError):
-        pass
-    rj = None
-    try:
-        with open(relay_path) as f:
-            rj = json.load(f)
-    except (OSError, ValueError):
-        pass
+    sj, rj = _json(stats_path), _json(relay_path)
     ok = summary(sj, [(n, p.lines) for n, p in boards], lossy=bool(a.loss and nft is not None))
     if pm is not None:
         ok = pm_summary(sj, rj, [n for n, _ in boards], probe, a, nft) and ok
