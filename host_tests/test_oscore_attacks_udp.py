@@ -43,7 +43,8 @@ def test_attacks_on_protected_group_observations_over_real_udp(tmp_path):
         assert len(vals) >= 30 and all(y > x for x, y in zip(vals, vals[1:])), (name, vals)  # no forged value
         assert "spoof" not in b.out and "nonmember" not in b.out
         assert b.notifs[-1][0] > 7500, (name, b.notifs[-3:])                          # delivering to the end
-        assert b.sec["verified"] == len(vals) - 1 and b.sec["informative"] == 1 and b.sec["busy"] == 0, (name, b.sec)
+        assert b.sec["verified"] == len(vals) - 1 and b.sec["informative"] == 1 and b.sec["busy"] == 0, \
+            (name, b.sec, b.stats, b.rejects)
         for k, v in b.rejects.items():
             tot[k] = tot.get(k, 0) + v
         # each board gets its own observation's forgeries, plus the other's (unknown token: not verified):
