@@ -26,10 +26,10 @@ UNI_LOSS = 5        # % lost each way by the relay
 MC_LOSS = 6         # % of multicast notifications dropped by nftables (when usable)
 
 BOARD = r'''
-import sys, coapcast
+import sys, array, gc, coapcast
 from coap.compat import ticks_ms, ticks_diff
 relay, want, limit, tel_ms, pat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-got = []
+got = array.array("H")   # the Observe numbers received: 2 bytes each on the board's heap
 ended = []
 tel = [0, 0, 0]
 def cb(p, cf, v, via):
@@ -48,10 +48,13 @@ while len(got) < want and not ended and ticks_diff(ticks_ms(), t0) < limit:
         nxt = ticks_ms() + tel_ms
         c.post("coap://%s/telemetry" % relay, b"up=%d rx=%d" % (ticks_diff(ticks_ms(), t0) // 1000, len(got)), done, 0)
         tel[0] += 1
+        if tel[0] % 25 == 0:
+            gc.collect()   # as the board app does at each status line (app.py)
     c.service(10)
 c.run(1500)   # the last telemetry answers
 print("state", o.state, "got", len(got))
-print("obs", " ".join(str(v) for v in got))
+for i in range(0, len(got), 50):   # in pieces: one string of 650 numbers is a large block on a 192k heap
+    print("obs", " ".join(str(v) for v in got[i:i + 50]))
 print("tel", tel[0], tel[1], tel[2])
 for line in c.pm.lines():
     print(line)
@@ -135,7 +138,7 @@ def test_board_pm_through_relay_and_multicast(tmp_path, pattern):
     relay_out, srv_out = outs[0], outs[1] if len(outs) > 1 else ""
     assert b.returncode == 0, out
     lines = dict((ln.split(" ", 1)[0], ln.split(" ", 1)[1]) for ln in out.splitlines() if " " in ln)
-    got = [int(v) for v in lines["obs"].split()]
+    got = [int(v) for ln in out.splitlines() if ln.startswith("obs ") for v in ln.split()[1:]]
     assert len(got) >= 300, out
     pmj = {}
     for ln in out.splitlines():
@@ -169,8 +172,10 @@ def test_board_pm_through_relay_and_multicast(tmp_path, pattern):
     assert tel[0] >= 60 and tel[1] >= tel[0] * 0.8, tel
     if pattern == 0:   # S: one sample per answered request, request -> echo
         assert rn >= 30 and 2 * DELAY <= rtt <= 2 * DELAY + 30, (rtt, rn)
-    else:              # C on a sparse flow: the client's D out -> D back (request -> echo, coap.pm)
-        assert rn >= 5 and 2 * DELAY <= rmin <= 2 * DELAY + 10, (rmin, rn)
+    else:              # C on a sparse flow: the client's D out -> D back (request -> echo, coap.pm): one D
+        # per t_max + t_max/8 (~8 in these ~10 s), about half reflected at once by the server (the
+        # D placement rule: its next packet may not carry one), each one back a sample
+        assert rn >= 4 and 2 * DELAY <= rmin <= 2 * DELAY + 10, (rmin, rn)
         assert 2 * DELAY <= rtt <= 2 * DELAY + 30, (rtt, rn)
 
     # the server: PM on, figures for the relay's flow, the group flow marked, telemetry received
