@@ -8,7 +8,9 @@ import time
 def run():
     from tools import soak
     from tools.fuzz import engine, corpus, targets
-    print("== reliability (issue 7; make soak for the whole campaign)")
+    from tools.fuzz.__main__ import quiet_server_log
+    quiet_server_log()   # the server and proxy targets log every bad input they are fed
+    print("== reliability (make soak runs the whole campaign)")
     print("  %-52s %10s   target" % ("", "figure"))
     for name in targets.NAMES:
         n = 3000 if name in ("client", "pm") else 20000
