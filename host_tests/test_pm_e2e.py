@@ -128,11 +128,17 @@ def test_board_pm_through_relay_and_multicast(tmp_path, pattern):
         b = subprocess.run([micropython_bin(), "-X", "heapsize=192k", str(script), "127.0.0.1:%d" % rport,
                             "650", "30000", "40", str(pattern)], capture_output=True, text=True, timeout=90, env=menv, cwd=ROOT)
     finally:
-        for p in reversed(procs):
-            p.send_signal(signal.SIGINT)
-        outs = [p.communicate(timeout=20)[0] for p in reversed(procs)]
-        if table:
-            nft("delete", "table", "ip", table)
+        try:
+            for p in reversed(procs):
+                p.send_signal(signal.SIGINT)
+            outs = [p.communicate(timeout=20)[0] for p in reversed(procs)]
+        finally:
+            for p in procs:
+                if p.poll() is None:   # (SIGINT ignored: a shell's background job) never left behind
+                    p.kill()
+                    p.wait(5)
+            if table:
+                nft("delete", "table", "ip", table)
     out = b.stdout + b.stderr
     print(out)
     relay_out, srv_out = outs[0], outs[1] if len(outs) > 1 else ""

@@ -6,8 +6,10 @@
 # Q (§2.1, RFC 9506 §3.1): square wave per flow (peer and direction), toggled every n packets.
 # S (§2.1): a client sets S opposite to the S of its previous request to the same server; a server
 #   echoes the request's S in the response. (The wave has the RTT as period when requests go one at a
-#   time back to back, NSTART=1; a client pausing between requests stretches the period seen by the
-#   server and probes; the client's own sample, request to echo, is always one RTT.)
+#   time back to back, NSTART=1; on an application-limited flow a period is the gap between requests,
+#   RFC 9312: a server or probe takes it as an RTT only inside the range the client's own delay
+#   level stands for, its Event bits below, else counts it apart, pmmeasure._spin. The client's own
+#   sample, request to echo, is always one RTT.)
 # C (§2.2): C = Q xor D: the Q wave with one packet per RTT set to the opposite value. The client
 #   generates a D packet (and regenerates one when none came back, RFC 9506 §4.2.1); the server
 #   reflects a received D; the client, when its D comes back, takes one RTT sample and sends the
