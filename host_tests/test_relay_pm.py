@@ -145,8 +145,8 @@ def test_pattern0_through_relay():
 def test_pattern1_through_relay_with_reordering():
     # a request every 2 ms per client; reordering overtakes a held packet by about 2 others (x = 2).
     # One D chain per client: a lost or unreflectable D costs t_max + t_max/8 before the next one
-    # (coap.pm), so three clients and a t_max fitted to this 30 ms path give enough samples.
-    res = asyncio.run(run_through_relay(1, 3, 1500, 2, loss=5, delay=15, reorder=2, seed=9, t_max=200))
+    # (coap.pm), so four clients and a t_max fitted to this 30 ms path give enough samples.
+    res = asyncio.run(run_through_relay(1, 4, 2000, 2, loss=5, delay=15, reorder=2, seed=9, t_max=200))
     check(res, 15)
     assert all(m.bursts == 0 for m in res["srv"] + res["up"])
 
