@@ -5,6 +5,7 @@ Tests import it as `from helpers import ...` (pytest puts host_tests/ on the pat
 `coap`, `coapcast` and `tools` come from the editable install (make setup). The dual-runtime tests in
 host_tests/fw/ share host_tests/fw/tu.py instead (it must import under MicroPython too).
 """
+import asyncio
 import os
 import re
 import socket
@@ -111,3 +112,33 @@ def aiocoap_group(alg, gid, secret, salt, me, priv, creds):
     ccm = ao.algorithms["AES-CCM-16-64-128"]
     return ao.SimpleGroupContext(ccm, ao.hashfunctions["sha256"], sig, ccm, ao.EcdhSsHkdf256(), gid, secret, salt,
                                  me, priv, creds[me], {k: v for k, v in creds.items() if k != me}, None)
+
+
+class RequestFlow(asyncio.DatagramProtocol):
+    """A test client that sends `count` requests to `target`: the next one when the answer to the
+    current one comes (the subclass calls send()) or after `timeout` s, or one every `interval` ms.
+    The subclass builds request k (request(k) -> bytes) and reads the answers; `done` resolves
+    0.2 s after the last request."""
+    interval = 0
+
+    def __init__(self, target, count, timeout):
+        self.target, self.count, self.timeout = target, count, timeout
+        self.sent = 0
+        self.done = asyncio.get_running_loop().create_future()
+        self.h = None
+
+    def connection_made(self, tr):
+        self.tr = tr
+
+    def send(self):
+        loop = asyncio.get_running_loop()
+        if self.sent >= self.count:
+            if not self.done.done():
+                loop.call_later(0.2, lambda: self.done.done() or self.done.set_result(1))
+            return
+        k = self.sent
+        self.sent += 1
+        self.tr.sendto(self.request(k))
+        if self.h:
+            self.h.cancel()
+        self.h = loop.call_later(self.interval / 1000.0 if self.interval else self.timeout, self.send)

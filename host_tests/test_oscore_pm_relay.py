@@ -21,6 +21,7 @@ from tools.server.core import ServerCore, Config
 from tools.server.resources import Resource
 from tools.server import secure
 from tools.soak.oscore import keys
+from helpers import RequestFlow
 
 
 def ms():
@@ -42,10 +43,11 @@ class Server(asyncio.DatagramProtocol):
             self.tr.sendto(d, dst)
 
 
-class Client(asyncio.DatagramProtocol):
+class Client(RequestFlow):
     """count protected NON POSTs to /t, one at a time (the next on the answer or after a timeout)."""
 
     def __init__(self, keydir, mode, target, n, count, timeout):
+        RequestFlow.__init__(self, target, count, timeout)
         kf = oscore_keys.load(os.path.join(keydir, "c1.json"))
         p = kf["oscore"][0]
         self.ctx, _ = groupsec.contexts(dict(master_secret=p["master_secret"], master_salt=p["master_salt"],
@@ -53,25 +55,11 @@ class Client(asyncio.DatagramProtocol):
                                         oscore_keys.group_kwargs(kf), mode)
         self.both = mode == "both"
         self.pm = pm.PMEndpoint("client", 0, n=n, t_max=500)
-        self.target, self.count, self.timeout = target, count, timeout
-        self.sent = 0
         self.answered = 0
         self.rejected = 0
         self.bindings = {}
-        self.done = asyncio.get_running_loop().create_future()
-        self.h = None
 
-    def connection_made(self, tr):
-        self.tr = tr
-
-    def send(self):
-        loop = asyncio.get_running_loop()
-        if self.sent >= self.count:
-            if not self.done.done():
-                loop.call_later(0.2, lambda: self.done.done() or self.done.set_result(1))
-            return
-        k = self.sent
-        self.sent += 1
+    def request(self, k):
         tok = k.to_bytes(2, "big")
         plain = msg.encode(msg.NON, msg.POST, k & 0xFFFF, tok, [(o.URI_PATH, "t"), (o.PM, self.pm.tx(self.target, ms()))],
                            b"%d" % k)
@@ -79,10 +67,7 @@ class Client(asyncio.DatagramProtocol):
         if self.both:
             data = groupsec.outer_copy(data, plain, o.PM)
         self.bindings[tok] = b
-        self.tr.sendto(data)
-        if self.h:
-            self.h.cancel()
-        self.h = loop.call_later(self.timeout, self.send)
+        return data
 
     def datagram_received(self, data, src):
         m = Msg().decode(data)

@@ -12,7 +12,7 @@ import pytest
 
 from coap import msg, options, pm
 from tools.relay import Impairment, Relay, UP, DOWN
-from helpers import ROOT
+from helpers import ROOT, RequestFlow
 
 import random  # noqa: E402
 
@@ -40,35 +40,20 @@ class EchoServer(asyncio.DatagramProtocol):
         self.tr.sendto(out, src)
 
 
-class PMClient(asyncio.DatagramProtocol):
+class PMClient(RequestFlow):
     """count NON requests: one at a time (interval 0) or one every interval ms."""
 
     def __init__(self, target, pattern, n, count, interval=0, timeout=0.1, t_max=500):
-        self.target, self.count, self.interval, self.timeout = target, count, interval, timeout
+        RequestFlow.__init__(self, target, count, timeout)
+        self.interval = interval
         self.pm = pm.PMEndpoint("client", pattern=pattern, n=n, t_max=t_max)
         self.m = msg.Msg()
-        self.sent = 0
         self.cur = -1
-        self.done = asyncio.get_running_loop().create_future()
-        self.h = None
 
-    def connection_made(self, tr):
-        self.tr = tr
-
-    def send(self):
-        loop = asyncio.get_running_loop()
-        if self.sent >= self.count:
-            if not self.done.done():
-                loop.call_later(0.2, lambda: self.done.done() or self.done.set_result(1))
-            return
-        k = self.sent
-        self.sent += 1
+    def request(self, k):
         self.cur = k
-        self.tr.sendto(msg.encode(msg.NON, msg.POST, k & 0xFFFF, k.to_bytes(2, "big"),
-                                  [(options.PM, self.pm.tx(self.target, ms()))]))
-        if self.h:
-            self.h.cancel()
-        self.h = loop.call_later(self.interval / 1000.0 if self.interval else self.timeout, self.send)
+        return msg.encode(msg.NON, msg.POST, k & 0xFFFF, k.to_bytes(2, "big"),
+                          [(options.PM, self.pm.tx(self.target, ms()))])
 
     def datagram_received(self, data, src):
         m = self.m.decode(data)
