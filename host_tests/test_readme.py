@@ -82,10 +82,8 @@ def test_readme_runnable_blocks_run_as_written(tmp_path):
                 bg.append((where, p, log))
                 _wait_started(p, log, where)
                 continue
-            r = subprocess.run(_cmd(lang, code), cwd=ROOT, capture_output=True, text=True,
-                               timeout=float(attrs.get("timeout", 60)), start_new_session=True)
-            out = r.stdout + r.stderr
-            assert r.returncode == 0, "%s failed (exit %d):\n%s\n--- output:\n%s" % (where, r.returncode, code, out[-3000:])
+            rc, out = _run_block(_cmd(lang, code), float(attrs.get("timeout", 60)))
+            assert rc == 0, "%s failed (exit %s):\n%s\n--- output:\n%s" % (where, rc, code, out[-3000:])
             if "expect" in attrs:
                 assert re.search(attrs["expect"], out, re.S), "%s: no %r in:\n%s" % (where, attrs["expect"], out[-3000:])
         for where, p, log in bg:
@@ -101,6 +99,27 @@ def test_readme_runnable_blocks_run_as_written(tmp_path):
                     os.killpg(p.pid, signal.SIGKILL)
                     p.wait(5)
             log.close()
+
+
+def _run_block(cmd, timeout):
+    """Run a foreground block in its own process group; (exit status or "timeout", output). Whatever
+    the block started and left running (a failed step under bash -e, a timeout) is killed with it."""
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        rc = "timeout after %g s" % timeout
+        out = ""
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if rc != 0 and not out:
+        out, _ = p.communicate()
+    return rc, out or ""
 
 
 def _wait_started(p, log, where, timeout=15):
