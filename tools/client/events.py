@@ -6,7 +6,6 @@ stats (the core's counters), error (one line). The network side is coapcast.Clie
 driver and sans-I/O core (coap.client) unchanged under CPython.
 """
 import json
-import socket
 
 import coapcast
 from coap import addr, cbor, client as core, options, uri as coap_uri
@@ -71,13 +70,9 @@ class Printer:
 
 
 def _resolve(host, port):
+    """The numeric address of host, through the board's own resolver (coapcast._resolve)."""
     try:
-        addr.parse_ip(host)
-        return host
-    except ValueError:
-        pass
-    try:
-        return addr.norm(socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0][-1])[0]
+        return coapcast._resolve(host, port)[0]
     except (OSError, UnicodeError):
         raise ValueError("cannot resolve host %r" % (host,))
 
@@ -186,7 +181,6 @@ class Request:
             self.obs = self.c.observe(self.uri, self._on_notify, self._on_end, proxy=self.proxy)
         else:
             r = self.c.post(self.uri, self.payload, self._on_answer, self.cf, self.con, METHODS[self.method])
-        status = 0
         while True:
             self.c.service(50)
             now = clock()
@@ -213,9 +207,9 @@ class Request:
                 self.out.error("no answer from %s after %g s" % (dest, self.timeout))
                 return 1
             if self.count is not None and self.notifications >= self.count:
-                return status
+                return 0
             if self.duration is not None and now - t0 >= self.duration:
-                return status
+                return 0
 
     def _ended(self, o, dest):
         reason = self.ended
